@@ -1,0 +1,63 @@
+// Benchmark (not a test): prints single-threaded parse-only time, full analysis time, their ratio
+// and peak RSS for one tree. Each phase runs in its own process so RSS figures do not mix.
+//   npm run bench -- <dir> [--runs N]
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createParserBackend } from '../src/analyzer/parse/backends';
+import { DEFAULT_SELECTION, listFiles, loadSources } from '../src/analyzer/files';
+
+const REPO = path.join(__dirname, '..');
+
+async function parseOnly(dir: string): Promise<void> {
+  const { files } = await loadSources(dir, await listFiles(dir, DEFAULT_SELECTION), DEFAULT_SELECTION);
+  const parser = await createParserBackend('wasm');
+  parser.parse('int warmup(void) { return 0; }').delete?.();
+  const started = performance.now();
+  for (const f of files) parser.parse(f.text).delete?.();
+  const ms = performance.now() - started;
+  const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.text), 0);
+  console.log(JSON.stringify({ ms, files: files.length, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function child(args: string[], useTsx: boolean): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [...(useTsx ? ['--import', 'tsx'] : []), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`benchmark phase failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--phase-parse') return parseOnly(args[1]);
+  const dir = args.find((a) => !a.startsWith('--'));
+  const runsFlag = args.indexOf('--runs');
+  const runs = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 3;
+  if (!dir) {
+    console.error('usage: npm run bench -- <dir> [--runs N]');
+    process.exitCode = 2;
+    return;
+  }
+  const abs = path.resolve(dir);
+  const parses: Record<string, number>[] = [];
+  const analyses: { stats: Record<string, number> }[] = [];
+  for (let i = 0; i < runs; i++) {
+    parses.push(child([path.join(__filename), '--phase-parse', abs], true) as Record<string, number>);
+    analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as { stats: Record<string, number> });
+  }
+  const parseMs = median(parses.map((p) => p.ms));
+  const analysisMs = median(analyses.map((a) => a.stats.analysisMs));
+  const rss = Math.max(...analyses.map((a) => a.stats.peakRssMb));
+  const p0 = parses[0];
+  console.log(`tree: ${abs}`);
+  console.log(`files: ${p0.files} (${(p0.bytes / 1e6).toFixed(2)} MB), runs: ${runs} (medians)`);
+  console.log(`single-threaded parse only (wasm): ${parseMs.toFixed(0)} ms   [${parses.map((p) => p.ms.toFixed(0)).join(', ')}]`);
+  console.log(`full analysis (parse + index + edges, ${analyses[0].stats.workers} workers): ${analysisMs.toFixed(0)} ms   [${analyses.map((a) => a.stats.analysisMs).join(', ')}]`);
+  console.log(`ratio analysis / parse-only: ${(analysisMs / parseMs).toFixed(2)}x`);
+  console.log(`peak RSS (analysis process): ${rss.toFixed(0)} MB`);
+}
+
+void main();

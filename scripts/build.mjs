@@ -1,0 +1,36 @@
+// Bundles each entry point with esbuild and copies the WASM grammars next to the bundles,
+// because web-tree-sitter locates its runtime and the C grammar relative to the running script.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const outdir = 'dist';
+mkdirSync(outdir, { recursive: true });
+
+const entries = [
+  { in: 'src/cli/main.ts', out: 'cli' },
+  { in: 'src/analyzer/workerMain.ts', out: 'analyzer-worker' },
+];
+const optional = [
+  { in: 'src/server/main.ts', out: 'server' },
+  { in: 'src/client/extension.ts', out: 'client/extension', external: ['vscode'] },
+];
+for (const e of optional) if (existsSync(e.in)) entries.push(e);
+
+await Promise.all(entries.map((e) => build({
+  entryPoints: { [e.out]: e.in },
+  outdir,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  // The native parser is optional and loaded lazily; never bundle it.
+  external: ['tree-sitter', 'tree-sitter-c', ...(e.external ?? [])],
+  logLevel: 'warning',
+})));
+
+copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), path.join(outdir, 'tree-sitter.wasm'));
+copyFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm'), path.join(outdir, 'tree-sitter-c.wasm'));

@@ -1,0 +1,920 @@
+import type { ParserBackend, SyntaxNode, SyntaxTree } from '../parse/syntax';
+import type {
+  Access, CallFact, Callee, FileFacts, Flow, FunctionFacts, GlobalFacts, Loc, Site, Stmt, StructFacts, TypeRef, Val,
+} from '../model';
+import type { MacroTable } from '../macros';
+import { expandText } from '../macros';
+import type { ExpansionResult } from '../macros';
+import {
+  baseTypeName, compactText, declaratorName, field, functionDeclaratorOf, hasStorageClass, isArrayDeclarator,
+  isFunctionPointerDeclarator, named, stripParens,
+} from './syntaxHelpers';
+
+/** Names a macro may resolve to inside its own expansion (the C "blue paint" rule) are calls. */
+const EXPANSION_FN = '__lockpath_expansion__';
+const MAX_ARG_TEXT = 80;
+
+interface BodyContext {
+  fn: FunctionFacts;
+  locals: Map<string, string>;
+  /** Set while extracting from a macro's expansion: every call there is attributed to this site. */
+  macro?: { name: string; site: Site; skip: Set<string> };
+  /** Inside a macro's arguments: only calls the expansion keeps are real. */
+  argFilter?: Set<string>;
+}
+
+/**
+ * Turns one parsed C file into FileFacts. Macro-heavy code is the norm (RediSearch: ~half of the
+ * files have ERROR nodes), so every pass works on whatever structure tree-sitter recovered and
+ * expands macros itself where the grammar could not see through them.
+ */
+export class FileExtractor {
+  private readonly facts: FileFacts;
+  private readonly snippets: SnippetCache;
+  private readonly expansionCache: Map<string, ExpansionResult>;
+
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+    private readonly macros: MacroTable,
+    private readonly parser: ParserBackend,
+    caches?: { snippets: SnippetCache; expansions: Map<string, ExpansionResult> },
+  ) {
+    this.snippets = caches?.snippets ?? new SnippetCache(parser);
+    this.expansionCache = caches?.expansions ?? new Map();
+    this.facts = {
+      file, functions: [], prototypes: [], globals: [], globalFlows: [], structs: [], typedefs: [], macros: [],
+      errorNodes: 0, notes: [],
+    };
+  }
+
+  extract(): FileFacts {
+    const tree = this.parser.parse(this.text);
+    try {
+      const root = tree.rootNode;
+      this.facts.errorNodes = root.hasError ? countErrors(root) : 0;
+      this.visitTopLevel(root);
+    } finally {
+      tree.delete?.();
+    }
+    return this.facts;
+  }
+
+  private site(node: SyntaxNode): Site {
+    return { file: this.file, line: node.startPosition.row + 1, col: node.startPosition.column + 1 };
+  }
+
+  // ---------------------------------------------------------------- top level
+
+  private visitTopLevel(node: SyntaxNode): void {
+    this.visitTopLevelChildren(named(node), node.startIndex);
+  }
+
+  private visitTopLevelChildren(children: SyntaxNode[], containerStart: number): void {
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      switch (child.type) {
+        case 'function_definition':
+          this.functionDefinition(child);
+          break;
+        case 'declaration':
+          this.topLevelDeclaration(child);
+          break;
+        case 'type_definition':
+          this.typeDefinition(child);
+          break;
+        case 'struct_specifier':
+        case 'union_specifier':
+          this.collectStructs(child, null);
+          break;
+        case 'preproc_def':
+        case 'preproc_function_def':
+          this.macroDefinition(child);
+          break;
+        case 'preproc_if':
+        case 'preproc_ifdef':
+        case 'preproc_elif':
+        case 'preproc_else':
+        case 'preproc_elifdef':
+        case 'linkage_specification':
+        case 'declaration_list':
+          this.visitTopLevel(child);
+          break;
+        case 'ERROR':
+          this.recoverFromError(child);
+          break;
+        case 'compound_statement':
+          // A body whose header tree-sitter could not attach (e.g. `DEFINE_HANDLER(x) {` after
+          // an unparsable line): recover the header from the text before it.
+          this.functionFromLooseBody(child, i > 0 ? children[i - 1].endIndex : containerStart);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private recoverFromError(node: SyntaxNode): void {
+    const children = named(node);
+    let headerStart = node.startIndex;
+    for (const child of children) {
+      if (child.type === 'compound_statement') {
+        this.functionFromLooseBody(child, headerStart);
+      } else if (child.type === 'function_definition' || child.type === 'declaration' || child.type === 'type_definition'
+        || child.type.startsWith('preproc_') || child.type === 'ERROR' || child.type === 'struct_specifier') {
+        this.visitTopLevelChildren([child], child.startIndex);
+      }
+      const lastChar = this.text[child.endIndex - 1];
+      if (lastChar === ';' || lastChar === '}' || child.type.startsWith('preproc_')) headerStart = child.endIndex;
+    }
+  }
+
+  private macroDefinition(node: SyntaxNode): void {
+    const name = field(node, 'name');
+    if (!name) return;
+    const params = node.type === 'preproc_function_def'
+      ? named(field(node, 'parameters') ?? node).filter((p) => p.type === 'identifier' || p.text === '...').map((p) => p.text)
+      : null;
+    const value = field(node, 'value');
+    this.facts.macros.push({ name: name.text, params, body: value ? compactText(value.text, 400) : '', site: this.site(name) });
+  }
+
+  private typeDefinition(node: SyntaxNode): void {
+    const typeNode = field(node, 'type');
+    const declarators = named(node).filter((c) => c !== typeNode && c.type !== 'type_qualifier' && c.type !== 'storage_class_specifier');
+    let firstName: string | null = null;
+    for (const decl of declarators) {
+      const id = declaratorName(decl);
+      if (!id) continue;
+      firstName ??= id.text;
+      this.facts.typedefs.push({
+        name: id.text,
+        target: baseTypeName(typeNode) || id.text,
+        isFunctionPointer: isFunctionPointerDeclarator(decl),
+        site: this.site(id),
+      });
+    }
+    if (typeNode) this.collectStructs(typeNode, firstName);
+  }
+
+  /** Records struct/union definitions (nested ones too), keyed by tag or, if anonymous, by typedef name. */
+  private collectStructs(node: SyntaxNode, typedefName: string | null): void {
+    if (node.type !== 'struct_specifier' && node.type !== 'union_specifier') return;
+    const body = field(node, 'body');
+    if (!body) return;
+    const tag = field(node, 'name');
+    const key = tag ? tag.text : typedefName;
+    const struct: StructFacts = { key: key ?? '', kind: node.type === 'union_specifier' ? 'union' : 'struct', fields: [], site: this.site(node) };
+    for (const decl of named(body)) {
+      if (decl.type !== 'field_declaration') continue;
+      const typeNode = field(decl, 'type');
+      const type = baseTypeName(typeNode);
+      const declarators = named(decl).filter((c) => c !== typeNode && (c.type.endsWith('declarator') || c.type === 'field_identifier'));
+      for (const d of declarators) {
+        const id = declaratorName(d);
+        if (id) struct.fields.push({ name: id.text, type, isFunctionPointer: isFunctionPointerDeclarator(d) });
+      }
+      if (typeNode) this.collectStructs(typeNode, null);
+    }
+    if (key) this.facts.structs.push(struct);
+  }
+
+  private topLevelDeclaration(node: SyntaxNode): void {
+    const typeNode = field(node, 'type');
+    if (typeNode) this.collectStructs(typeNode, null);
+    const type = baseTypeName(typeNode);
+    const isStatic = hasStorageClass(node, 'static');
+    const isExtern = hasStorageClass(node, 'extern');
+    for (const decl of named(node)) {
+      if (decl === typeNode || !(decl.type.endsWith('declarator') || decl.type === 'identifier')) continue;
+      const fnDecl = functionDeclaratorOf(decl.type === 'init_declarator' ? field(decl, 'declarator') : decl);
+      const id = declaratorName(decl);
+      if (!id) continue;
+      if (fnDecl) {
+        this.facts.prototypes.push({
+          name: id.text, isStatic, site: this.site(id), returnType: type, params: this.parameters(field(fnDecl, 'parameters')),
+        });
+        continue;
+      }
+      const global: GlobalFacts = {
+        name: id.text, isStatic, isExtern, type, isFunctionPointer: isFunctionPointerDeclarator(decl), site: this.site(id),
+      };
+      this.facts.globals.push(global);
+      if (decl.type === 'init_declarator') {
+        const value = field(decl, 'value');
+        if (value) this.initializerFlows({ k: 'global', name: id.text }, { t: 'name', name: type }, isArrayDeclarator(decl), value, this.facts.globalFlows, null);
+      }
+    }
+  }
+
+  private parameters(list: SyntaxNode | null): { name: string; type: string }[] {
+    if (!list) return [];
+    const out: { name: string; type: string }[] = [];
+    for (const p of named(list)) {
+      if (p.type !== 'parameter_declaration') continue;
+      const id = declaratorName(field(p, 'declarator'));
+      out.push({ name: id ? id.text : '', type: baseTypeName(field(p, 'type')) });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- functions
+
+  private functionDefinition(node: SyntaxNode): void {
+    const body = field(node, 'body');
+    if (!body) return;
+    const declarator = field(node, 'declarator');
+    const fnDecl = functionDeclaratorOf(declarator);
+    const nameNode = fnDecl ? declaratorName(field(fnDecl, 'declarator')) : null;
+    // `CONFIG_SETTER(name) { ... }` parses as a definition whose "type" is the macro, or whose
+    // declarator name is a function-like macro: expand the header to learn the real signature.
+    const typeNode = field(node, 'type');
+    const headerIsMacro = !fnDecl || !nameNode
+      || (nameNode && this.macros.isFunctionLike(nameNode.text))
+      || (typeNode?.type === 'type_identifier' && this.macros.isFunctionLike(typeNode.text) && !fnDecl);
+    if (headerIsMacro) {
+      if (this.functionFromMacroHeader(node.startIndex, body, node)) return;
+      if (!nameNode) return;
+    }
+    this.buildFunction({
+      name: nameNode!.text,
+      nameSite: this.site(nameNode!),
+      isStatic: hasStorageClass(node, 'static'),
+      returnType: baseTypeName(typeNode),
+      params: this.parameters(fnDecl ? field(fnDecl, 'parameters') : null),
+      body,
+    });
+  }
+
+  private functionFromLooseBody(body: SyntaxNode, headerStart: number): void {
+    this.functionFromMacroHeader(headerStart, body, null);
+  }
+
+  /**
+   * Expands the text before `{` and parses it as a declaration header. Handles function-defining
+   * macros and bodies whose headers ended up inside ERROR nodes. Returns false when no function
+   * header can be recognised.
+   */
+  private functionFromMacroHeader(headerStart: number, body: SyntaxNode, definition: SyntaxNode | null): boolean {
+    const rawHeader = this.text.slice(headerStart, body.startIndex);
+    const header = rawHeader.replace(/^[\s;]+/, '');
+    if (!header.trim() || header.length > 2000 || !/[A-Za-z_]\w*\s*\(/.test(header)) return false;
+    const expansion = expandText(header, this.macros);
+    const snippet = this.parseSnippet(`${expansion.text} {}`);
+    const def = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
+    const fnDecl = def ? functionDeclaratorOf(field(def, 'declarator')) : null;
+    const nameNode = fnDecl ? declaratorName(field(fnDecl, 'declarator')) : null;
+    if (!def || !fnDecl || !nameNode || this.macros.has(nameNode.text) && !expansion.macrosUsed.length) return false;
+    const name = nameNode.text;
+    // Point at the name as written in the source when it appears there (the macro argument).
+    const offsetInHeader = findIdentifier(rawHeader, name);
+    const namePos = offsetInHeader >= 0 ? this.positionAt(headerStart + offsetInHeader) : this.site(definition ?? body);
+    const macroName = expansion.macrosUsed[0];
+    this.buildFunction({
+      name,
+      nameSite: namePos,
+      isStatic: hasStorageClass(def, 'static') || /\bstatic\b/.test(header),
+      returnType: baseTypeName(field(def, 'type')),
+      params: this.parameters(field(fnDecl, 'parameters')),
+      body,
+      definedByMacro: macroName,
+    });
+    return true;
+  }
+
+  private positionAt(index: number): Site {
+    let line = 1;
+    let lineStart = 0;
+    for (let i = this.text.indexOf('\n'); i >= 0 && i < index; i = this.text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    return { file: this.file, line, col: index - lineStart + 1 };
+  }
+
+  private buildFunction(spec: {
+    name: string; nameSite: Site; isStatic: boolean; returnType: string; params: { name: string; type: string }[];
+    body: SyntaxNode; definedByMacro?: string;
+  }): void {
+    const fn: FunctionFacts = {
+      name: spec.name,
+      isStatic: spec.isStatic,
+      site: spec.nameSite,
+      endLine: spec.body.endPosition.row + 1,
+      bodyStartLine: spec.body.startPosition.row + 1,
+      params: spec.params,
+      returnType: spec.returnType,
+      calls: [],
+      flows: [],
+      writes: [],
+      body: [],
+      partial: spec.body.hasError,
+    };
+    if (spec.definedByMacro) fn.definedByMacro = spec.definedByMacro;
+    const ctx: BodyContext = { fn, locals: new Map() };
+    for (const p of spec.params) if (p.name) ctx.locals.set(p.name, p.type);
+    fn.body = this.statements(spec.body, ctx);
+    this.facts.functions.push(fn);
+  }
+
+  // ---------------------------------------------------------------- statements
+
+  private statements(node: SyntaxNode, ctx: BodyContext): Stmt[] {
+    const out: Stmt[] = [];
+    this.statementInto(node, ctx, out);
+    return out;
+  }
+
+  private statementInto(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
+    const line = this.lineOf(node, ctx);
+    switch (node.type) {
+      case 'compound_statement':
+      case 'translation_unit':
+        for (const c of named(node)) this.statementInto(c, ctx, out);
+        return;
+      case 'declaration':
+        this.localDeclaration(node, ctx, out);
+        return;
+      case 'expression_statement':
+        for (const c of named(node)) this.expression(c, ctx, out);
+        return;
+      case 'if_statement': {
+        const cond: Stmt[] = [];
+        const condition = field(node, 'condition');
+        if (condition) this.expression(condition, ctx, cond);
+        const consequence = field(node, 'consequence');
+        let alternative = field(node, 'alternative');
+        if (alternative?.type === 'else_clause') alternative = named(alternative)[0] ?? null;
+        out.push({
+          s: 'if', line, cond,
+          then: consequence ? this.statements(consequence, ctx) : [],
+          else: alternative ? this.statements(alternative, ctx) : [],
+        });
+        return;
+      }
+      case 'while_statement':
+      case 'do_statement': {
+        const condition = field(node, 'condition');
+        const body = field(node, 'body');
+        out.push(this.loop(node.type === 'while_statement' ? 'while' : 'do', line, condition, body, null, ctx));
+        return;
+      }
+      case 'for_statement': {
+        const init = field(node, 'initializer');
+        if (init) this.statementInto(init.type === 'declaration' ? init : init, ctx, out);
+        out.push(this.loop('for', line, field(node, 'condition'), field(node, 'body'), field(node, 'update'), ctx));
+        return;
+      }
+      case 'switch_statement': {
+        const cond: Stmt[] = [];
+        const condition = field(node, 'condition');
+        if (condition) this.expression(condition, ctx, cond);
+        const cases: Stmt[][] = [];
+        const body = field(node, 'body');
+        for (const c of body ? named(body) : []) {
+          if (c.type === 'case_statement') {
+            const stmts: Stmt[] = [];
+            for (const s of named(c)) if (s !== field(c, 'value')) this.statementInto(s, ctx, stmts);
+            cases.push(stmts);
+          } else {
+            if (!cases.length) cases.push([]);
+            this.statementInto(c, ctx, cases[cases.length - 1]);
+          }
+        }
+        out.push({ s: 'switch', line, cond, cases });
+        return;
+      }
+      case 'return_statement': {
+        const value: Stmt[] = [];
+        const expr = named(node)[0];
+        if (expr) {
+          this.expression(expr, ctx, value);
+          this.addFlow(ctx, { k: 'ret', fn: ctx.fn.name }, this.values(expr, ctx));
+        }
+        out.push({ s: 'return', line, value });
+        return;
+      }
+      case 'break_statement':
+        out.push({ s: 'break', line });
+        return;
+      case 'continue_statement':
+        out.push({ s: 'continue', line });
+        return;
+      case 'goto_statement':
+        out.push({ s: 'goto', line, label: field(node, 'label')?.text ?? '' });
+        return;
+      case 'labeled_statement': {
+        out.push({ s: 'label', line, label: field(node, 'label')?.text ?? '' });
+        for (const c of named(node)) if (c.type !== 'statement_identifier') this.statementInto(c, ctx, out);
+        return;
+      }
+      case 'comment':
+      case 'preproc_def':
+      case 'preproc_function_def':
+      case 'preproc_call':
+      case 'type_definition':
+        return;
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_else':
+      case 'preproc_elif':
+      case 'preproc_elifdef':
+        // Both arms of an #if are analysed: lockpath does not know the build configuration.
+        for (const c of named(node)) if (c !== field(node, 'condition') && c !== field(node, 'name')) this.statementInto(c, ctx, out);
+        return;
+      case 'function_definition': {
+        // Only reachable through ERROR recovery of a body; treat its body as statements here.
+        const body = field(node, 'body');
+        if (body) this.statementInto(body, ctx, out);
+        return;
+      }
+      default:
+        // Expressions in statement position, ERROR nodes and anything unusual: take the calls
+        // in source order so nothing the grammar recovered is lost.
+        this.expression(node, ctx, out);
+    }
+  }
+
+  private lineOf(node: SyntaxNode, ctx: BodyContext): number {
+    return ctx.macro ? ctx.macro.site.line : node.startPosition.row + 1;
+  }
+
+  private loop(kind: 'while' | 'for' | 'do', line: number, condition: SyntaxNode | null, body: SyntaxNode | null,
+    update: SyntaxNode | null, ctx: BodyContext): Stmt {
+    const cond: Stmt[] = [];
+    const condReads: Access[] = [];
+    if (condition) {
+      this.expression(condition, ctx, cond);
+      this.collectReads(condition, ctx, condReads);
+    }
+    const writesBefore = ctx.fn.writes.length;
+    const bodyStmts = body ? this.statements(body, ctx) : [];
+    if (update) this.expression(update, ctx, bodyStmts);
+    const bodyWrites = ctx.fn.writes.slice(writesBefore);
+    const condText = condition ? compactText(condition.text, 160) : '';
+    const infinite = !condition || /^\(?\s*(1|true)\s*\)?$/.test(condText);
+    return { s: 'loop', line, kind, cond, condReads, condText, body: bodyStmts, bodyWrites, infinite };
+  }
+
+  private localDeclaration(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
+    const typeNode = field(node, 'type');
+    const type = baseTypeName(typeNode);
+    for (const decl of named(node)) {
+      if (decl === typeNode || !(decl.type.endsWith('declarator') || decl.type === 'identifier')) continue;
+      const id = declaratorName(decl);
+      if (!id) continue;
+      const isStaticLocal = hasStorageClass(node, 'static');
+      if (!isStaticLocal) ctx.locals.set(id.text, type);
+      if (decl.type !== 'init_declarator') continue;
+      const value = field(decl, 'value');
+      if (!value) continue;
+      const target: Loc = isStaticLocal ? { k: 'global', name: `${ctx.fn.name}::${id.text}` } : { k: 'local', name: id.text };
+      if (value.type === 'initializer_list') {
+        this.initializerFlows(target, { t: 'name', name: type }, isArrayDeclarator(decl), value, ctx.fn.flows, ctx);
+        this.expression(value, ctx, out);
+      } else {
+        this.expression(value, ctx, out);
+        this.addFlow(ctx, target, this.values(value, ctx));
+      }
+    }
+  }
+
+  /** Flows from `{ .cb = f, g, [2] = { .x = h } }` into fields of `base` (or the variable itself for arrays of pointers). */
+  private initializerFlows(target: Loc, base: TypeRef, isArray: boolean, list: SyntaxNode, flows: Flow[], ctx: BodyContext | null, depth = 0): void {
+    if (list.type !== 'initializer_list') {
+      const vals = this.values(list, ctx);
+      if (vals.length) flows.push({ to: target, from: vals });
+      return;
+    }
+    if (depth > 8 || !mayNameSomething(this.text.slice(list.startIndex, list.endIndex))) return;
+    let index = 0;
+    for (const element of named(list)) {
+      if (element.type === 'comment') continue;
+      if (element.type === 'initializer_pair') {
+        const designators = named(element).filter((c) => c !== field(element, 'value'));
+        const value = field(element, 'value');
+        const fieldDesignator = [...designators].reverse().find((d) => d.type === 'field_designator' || d.type === 'field_identifier');
+        const fieldName = fieldDesignator ? (named(fieldDesignator)[0] ?? fieldDesignator).text : null;
+        if (value && fieldName) {
+          const loc: Loc = { k: 'field', base, field: fieldName };
+          if (value.type === 'initializer_list') this.initializerFlows(loc, { t: 'field', of: base, field: fieldName }, false, value, flows, ctx, depth + 1);
+          else this.initializerFlows(loc, base, false, value, flows, ctx, depth + 1);
+        } else if (value) {
+          // `[i] = x`: an array element, the same abstract location as the array.
+          this.initializerFlows(target, base, isArray, value, flows, ctx, depth + 1);
+        }
+      } else if (element.type === 'initializer_list') {
+        if (isArray) this.initializerFlows(target, base, false, element, flows, ctx, depth + 1);
+      } else if (isArray) {
+        this.initializerFlows(target, base, false, element, flows, ctx, depth + 1);
+      } else {
+        const vals = this.values(element, ctx);
+        if (vals.length) flows.push({ to: { k: 'posField', base, index }, from: vals });
+      }
+      index++;
+    }
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  /** Walks an expression in evaluation order, recording calls (as statements), flows and writes. */
+  private expression(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
+    switch (node.type) {
+      case 'call_expression':
+        this.call(node, ctx, out);
+        return;
+      case 'assignment_expression': {
+        const [left, right] = named(node);
+        if (right) this.expression(right, ctx, out);
+        if (left) {
+          if (left.type !== 'identifier') this.expression(left, ctx, out);
+          const loc = this.locationOf(left, ctx);
+          if (loc) {
+            this.recordWrite(loc, left, ctx);
+            if (right && node.children[1]?.type === '=') this.addFlow(ctx, loc, this.values(right, ctx));
+          }
+        }
+        return;
+      }
+      case 'binary_expression':
+      case 'unary_expression':
+      case 'parenthesized_expression':
+      case 'argument_list':
+      case 'initializer_list':
+      case 'subscript_expression':
+      case 'field_expression':
+      case 'conditional_expression':
+      case 'comma_expression':
+      case 'cast_expression':
+      case 'pointer_expression':
+        for (const c of named(node)) this.expression(c, ctx, out);
+        return;
+      case 'update_expression': {
+        const arg = named(node)[0];
+        if (arg) {
+          const loc = this.locationOf(arg, ctx);
+          if (loc) this.recordWrite(loc, arg, ctx);
+          if (arg.type !== 'identifier') this.expression(arg, ctx, out);
+        }
+        return;
+      }
+      case 'compound_literal_expression': {
+        const value = field(node, 'value');
+        const typeNode = field(node, 'type');
+        if (value) {
+          this.initializerFlows({ k: 'global', name: '' }, { t: 'name', name: baseTypeName(typeNode) }, false, value, ctx.fn.flows, ctx);
+          this.expression(value, ctx, out);
+        }
+        return;
+      }
+      case 'identifier':
+        this.objectLikeMacro(node, ctx, out);
+        return;
+      case 'string_literal':
+      case 'number_literal':
+      case 'char_literal':
+      case 'comment':
+      case 'sizeof_expression':
+      case 'field_identifier':
+      case 'type_descriptor':
+      case 'primitive_type':
+      case 'type_identifier':
+        return;
+      case 'declaration':
+      case 'compound_statement':
+      case 'if_statement':
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement':
+      case 'return_statement':
+      case 'switch_statement':
+      case 'expression_statement':
+        // Statements inside ERROR nodes or statement expressions: keep their structure.
+        this.statementInto(node, ctx, out);
+        return;
+      default:
+        for (const c of named(node)) this.expression(c, ctx, out);
+    }
+  }
+
+  private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext): void {
+    if (loc.k === 'local' && !this.isDerefLike(node)) return;
+    ctx.fn.writes.push({ loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) });
+  }
+
+  /** `*p = x` and `p->f = x` write shared memory even though `p` is local. */
+  private isDerefLike(node: SyntaxNode): boolean {
+    const n = stripParens(node);
+    return n.type === 'pointer_expression' || n.type === 'field_expression' || n.type === 'subscript_expression';
+  }
+
+  private collectReads(node: SyntaxNode, ctx: BodyContext, out: Access[]): void {
+    const n = stripParens(node);
+    if (n.type === 'field_expression' || n.type === 'subscript_expression' || n.type === 'pointer_expression' && field(n, 'operator')?.text === '*') {
+      const loc = this.locationOf(n, ctx);
+      if (loc) out.push({ loc, text: compactText(n.text, 80), site: this.callSite(n, ctx) });
+      // Still look inside for nested reads (e.g. `a->b[c->d]`).
+      for (const c of named(n)) if (c.type !== 'field_identifier') this.collectReads(c, ctx, []);
+      return;
+    }
+    if (n.type === 'identifier') {
+      if (!ctx.locals.has(n.text) && !this.macros.has(n.text)) out.push({ loc: { k: 'global', name: n.text }, text: n.text, site: this.callSite(n, ctx) });
+      return;
+    }
+    if (n.type === 'call_expression') {
+      const args = field(n, 'arguments');
+      if (args) for (const a of named(args)) this.collectReads(a, ctx, out);
+      return;
+    }
+    for (const c of named(n)) this.collectReads(c, ctx, out);
+  }
+
+  private callSite(node: SyntaxNode, ctx: BodyContext): Site {
+    return ctx.macro ? ctx.macro.site : this.site(node);
+  }
+
+  private call(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
+    // Positional access: call_expression is (function, argument_list); field lookups allocate.
+    const kids = named(node);
+    const fnNode = kids[0];
+    const last = kids[kids.length - 1];
+    const argsNode = last && last.type === 'argument_list' && last !== fnNode ? last : null;
+    if (!fnNode) return;
+    const calleeNode = stripParens(fnNode);
+    const macroName = this.macroNameAt(calleeNode, ctx);
+    if (macroName) {
+      this.macroCall(node, macroName, ctx, out);
+      return;
+    }
+    // Evaluation order: the callee expression and the arguments run before the call itself.
+    if (calleeNode.type !== 'identifier') this.expression(calleeNode, ctx, out);
+    const argNodes = argsNode ? named(argsNode).filter((a) => a.type !== 'comment') : [];
+    for (const a of argNodes) this.expression(a, ctx, out);
+
+    const callee = this.calleeOf(calleeNode, ctx);
+    // Written in the macro's arguments: already recorded at its real site.
+    if (ctx.macro && callee.k === 'name' && ctx.macro.skip.has(callee.name)) return;
+    if (ctx.argFilter && callee.k === 'name' && !ctx.argFilter.has(callee.name)) return;
+    const fact: CallFact = {
+      site: this.callSite(node, ctx),
+      callee,
+      text: compactText(fnNode.text, 100),
+      args: argNodes.map((a) => this.values(a, ctx)),
+      // Only literal texts are kept: profiles read registered names from them.
+      argTexts: argNodes.map((a) => (a.type === 'string_literal' ? compactText(a.text, MAX_ARG_TEXT) : '')),
+    };
+    if (ctx.macro) fact.macro = ctx.macro.name;
+    ctx.fn.calls.push(fact);
+    out.push({ s: 'call', call: ctx.fn.calls.length - 1 });
+  }
+
+  /** The macro a callee is written with: `M(x)` or `M(x)(y)` (a macro that produces a function name). */
+  private macroNameAt(callee: SyntaxNode, ctx: BodyContext): string | null {
+    if (ctx.macro) return null;
+    let cur: SyntaxNode | undefined = callee;
+    for (let guard = 0; cur && guard < 8; guard++) {
+      if (cur.type === 'identifier') return !ctx.locals.has(cur.text) && this.macros.has(cur.text) ? cur.text : null;
+      if (cur.type !== 'call_expression') return null;
+      cur = named(cur)[0];
+      if (cur) cur = stripParens(cur);
+    }
+    return null;
+  }
+
+  private calleeOf(node: SyntaxNode, ctx: BodyContext): Callee {
+    if (node.type === 'call_expression') {
+      const inner = named(node)[0];
+      const innerCallee = inner ? stripParens(inner) : null;
+      if (innerCallee?.type === 'identifier' && !ctx.locals.has(innerCallee.text)) return { k: 'ret', fn: innerCallee.text };
+      return { k: 'opaque' };
+    }
+    if (node.type === 'identifier') {
+      return ctx.locals.has(node.text) ? { k: 'ptr', loc: { k: 'local', name: node.text } } : { k: 'name', name: node.text };
+    }
+    const loc = this.locationOf(node, ctx);
+    return loc ? { k: 'ptr', loc } : { k: 'opaque' };
+  }
+
+  /**
+   * A call to a function-like macro (or an object-like macro used as a callee): expand it and
+   * extract the calls of the expansion, attributed to this site. Calls written inside the
+   * arguments are recorded first at their own sites, as ordinary calls.
+   */
+  private macroCall(node: SyntaxNode, name: string, ctx: BodyContext, out: Stmt[]): void {
+    const expansion = this.expand(node.text);
+    // Calls written in the arguments are recorded at their own sites as ordinary calls — but only
+    // if the expansion keeps them (`IGNORE(f())` discards its argument).
+    const kept = calledNames(expansion.text);
+    const skip = new Set<string>();
+    const before = ctx.fn.calls.length;
+    const argsHolder = named(node);
+    const argLists = argsHolder.filter((c) => c.type === 'argument_list');
+    const inner = argsHolder[0]?.type === 'call_expression' ? named(argsHolder[0]).filter((c) => c.type === 'argument_list') : [];
+    const filtered: BodyContext = { ...ctx, argFilter: kept };
+    for (const list of [...inner, ...argLists]) for (const a of named(list)) this.expression(a, filtered, out);
+    for (const c of ctx.fn.calls.slice(before)) if (c.callee.k === 'name') skip.add(c.callee.name);
+    this.expandInto(expansion, name, this.site(node), skip, ctx, out);
+  }
+
+  private expand(text: string): ExpansionResult {
+    let expansion = this.expansionCache.get(text);
+    if (!expansion) {
+      expansion = expandText(text, this.macros);
+      this.expansionCache.set(text, expansion);
+    }
+    return expansion;
+  }
+
+  private objectLikeMacro(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
+    if (ctx.macro || ctx.locals.has(node.text)) return;
+    const def = this.macros.get(node.text);
+    if (!def || def.params !== null || !def.body.includes('(')) return;
+    this.expandInto(this.expand(node.text), node.text, this.site(node), new Set(), ctx, out);
+  }
+
+  private expandInto(expansion: ExpansionResult, name: string, site: Site, skip: Set<string>, ctx: BodyContext, out: Stmt[]): void {
+    if (expansion.truncated) this.facts.notes.push({ site, message: `expansion of macro '${name}' was cut at the depth/size limit` });
+    const snippet = this.parseSnippet(`void ${EXPANSION_FN}(void) { ${expansion.text} ; }`);
+    const def = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
+    const body = def ? field(def, 'body') : null;
+    if (!body) return;
+    const inner: BodyContext = { fn: ctx.fn, locals: ctx.locals, macro: { name, site, skip } };
+    this.statementInto(body, inner, out);
+  }
+
+  private parseSnippet(text: string): SyntaxNode | null {
+    return this.snippets.parse(text);
+  }
+
+  // ---------------------------------------------------------------- values and locations
+
+  private addFlow(ctx: BodyContext, to: Loc, from: Val[]): void {
+    if (from.length) ctx.fn.flows.push({ to, from });
+  }
+
+  /** The function-address values an expression may evaluate to. */
+  private values(node: SyntaxNode, ctx: BodyContext | null, depth = 0): Val[] {
+    if (depth > 32) return [];
+    const n = stripParens(node);
+    switch (n.type) {
+      case 'identifier':
+        if (ctx?.locals.has(n.text)) return [{ k: 'read', loc: { k: 'local', name: n.text } }];
+        return [{ k: 'ident', name: n.text, site: ctx ? this.callSite(n, ctx) : this.site(n) }];
+      case 'pointer_expression': {
+        const arg = named(n)[0];
+        if (!arg) return [];
+        // `&f` is f's address; `*fp` conflates the pointer with its target.
+        return this.values(arg, ctx, depth + 1);
+      }
+      case 'cast_expression': {
+        const kids = named(n);
+        const v = kids[kids.length - 1];
+        return v && v.type !== 'type_descriptor' ? this.values(v, ctx, depth + 1) : [];
+      }
+      case 'conditional_expression': {
+        const out: Val[] = [];
+        for (const f of ['consequence', 'alternative']) {
+          const c = field(n, f);
+          if (c) out.push(...this.values(c, ctx, depth + 1));
+        }
+        return out;
+      }
+      case 'comma_expression': {
+        const r = field(n, 'right');
+        return r ? this.values(r, ctx, depth + 1) : [];
+      }
+      case 'assignment_expression': {
+        const r = field(n, 'right');
+        return r ? this.values(r, ctx, depth + 1) : [];
+      }
+      case 'field_expression':
+      case 'subscript_expression': {
+        const loc = this.locationOf(n, ctx);
+        return loc ? [{ k: 'read', loc }] : [];
+      }
+      case 'call_expression': {
+        const f = named(n)[0];
+        const callee = f ? stripParens(f) : null;
+        if (callee?.type === 'identifier' && !ctx?.locals.has(callee.text)) return [{ k: 'ret', fn: callee.text }];
+        return [];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** The abstract location an lvalue (or a callee expression) denotes. */
+  private locationOf(node: SyntaxNode, ctx: BodyContext | null, depth = 0): Loc | null {
+    if (depth > 32) return null;
+    const n = stripParens(node);
+    switch (n.type) {
+      case 'identifier':
+        return ctx?.locals.has(n.text) ? { k: 'local', name: n.text } : { k: 'global', name: n.text };
+      case 'field_expression': {
+        const [arg, f] = named(n);
+        if (!arg || !f || f.type !== 'field_identifier') return null;
+        return { k: 'field', base: this.typeOf(arg, ctx, depth + 1), field: f.text };
+      }
+      case 'subscript_expression':
+      case 'pointer_expression': {
+        const arg = named(n)[0];
+        return arg ? this.locationOf(arg, ctx, depth + 1) : null;
+      }
+      case 'cast_expression': {
+        const kids = named(n);
+        const arg = kids[kids.length - 1];
+        return arg && arg.type !== 'type_descriptor' ? this.locationOf(arg, ctx, depth + 1) : null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  private typeOf(node: SyntaxNode, ctx: BodyContext | null, depth = 0): TypeRef {
+    if (depth > 32) return { t: 'unknown' };
+    const n = stripParens(node);
+    switch (n.type) {
+      case 'identifier': {
+        const local = ctx?.locals.get(n.text);
+        if (local !== undefined) return local ? { t: 'name', name: local } : { t: 'unknown' };
+        return { t: 'var', name: n.text };
+      }
+      case 'field_expression': {
+        const [arg, f] = named(n);
+        return arg && f ? { t: 'field', of: this.typeOf(arg, ctx, depth + 1), field: f.text } : { t: 'unknown' };
+      }
+      case 'subscript_expression':
+      case 'pointer_expression': {
+        const arg = named(n)[0];
+        return arg ? this.typeOf(arg, ctx, depth + 1) : { t: 'unknown' };
+      }
+      case 'cast_expression':
+        return { t: 'name', name: baseTypeName(field(n, 'type')) };
+      case 'call_expression': {
+        const f = named(n)[0];
+        return f && f.type === 'identifier' ? { t: 'ret', fn: f.text } : { t: 'unknown' };
+      }
+      default:
+        return { t: 'unknown' };
+    }
+  }
+}
+
+function countErrors(root: SyntaxNode): number {
+  let count = 0;
+  const stack: SyntaxNode[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (!n.hasError) continue;
+    if (n.type === 'ERROR' || n.isMissing) count++;
+    for (const c of n.children) if (c && (c.hasError || c.isMissing)) stack.push(c);
+  }
+  return count;
+}
+
+/** Names that appear called (`name(`) in expanded text. */
+function calledNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/([A-Za-z_]\w*)\s*\(/g)) out.add(m[1]);
+  return out;
+}
+
+/** False for initializers made only of numbers, strings and punctuation (lookup tables). */
+function mayNameSomething(text: string): boolean {
+  return /(?<![0-9A-Za-z_.'"\\])[A-Za-z_]/.test(text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""'));
+}
+
+function findIdentifier(text: string, name: string): number {
+  const re = new RegExp(`(?<![A-Za-z0-9_])${name.replace(/[$]/g, '\\$')}(?![A-Za-z0-9_])`);
+  const m = re.exec(text);
+  return m ? m.index : -1;
+}
+
+/**
+ * Parsed macro expansions, shared by the files of one batch: the same expansion text recurs
+ * across files (logging and assertion macros), and parsing depends only on the text. Trees are
+ * freed when the cache is cleared or disposed.
+ */
+export class SnippetCache {
+  private readonly roots = new Map<string, SyntaxNode>();
+  private trees: SyntaxTree[] = [];
+
+  constructor(private readonly parser: ParserBackend, private readonly maxEntries = 5000) {}
+
+  parse(text: string): SyntaxNode | null {
+    if (text.length > 200_000) return null;
+    const cached = this.roots.get(text);
+    if (cached) return cached;
+    if (this.roots.size >= this.maxEntries) this.dispose();
+    const tree = this.parser.parse(text);
+    this.trees.push(tree);
+    this.roots.set(text, tree.rootNode);
+    return tree.rootNode;
+  }
+
+  dispose(): void {
+    for (const t of this.trees) t.delete?.();
+    this.trees = [];
+    this.roots.clear();
+  }
+}

@@ -1,0 +1,140 @@
+import type { SyntaxNode } from '../parse/syntax';
+
+// Small, stateless readers of tree-sitter-c shapes, shared by the extractor's passes.
+
+export function named(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const c of node.namedChildren) if (c) out.push(c);
+  return out;
+}
+
+export function field(node: SyntaxNode, name: string): SyntaxNode | null {
+  return node.childForFieldName(name);
+}
+
+/** Collapses whitespace so texts shown to users stay on one line. */
+export function compactText(text: string, max = 120): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+const WRAPPERS = new Set(['pointer_declarator', 'array_declarator', 'init_declarator', 'parenthesized_declarator', 'attributed_declarator', 'function_declarator']);
+
+/** The identifier a declarator declares (`*(*name)[3]` → `name`). */
+export function declaratorName(decl: SyntaxNode | null): SyntaxNode | null {
+  let cur = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'identifier' || cur.type === 'field_identifier' || cur.type === 'type_identifier') return cur;
+    if (!WRAPPERS.has(cur.type)) return null;
+    const inner: SyntaxNode | null = field(cur, 'declarator') ?? named(cur).find((c) => c.type !== 'parameter_list' && c.type !== 'attribute_specifier') ?? null;
+    cur = inner;
+  }
+  return null;
+}
+
+/** The function_declarator that makes a declarator a function (not a pointer to one), if any. */
+export function functionDeclaratorOf(decl: SyntaxNode | null): SyntaxNode | null {
+  let cur = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'function_declarator') {
+      // `(*name)(args)` declares a pointer, not a function — unless the name inside is itself a
+      // function declarator: `int (*pick(int k))(int, int)` is a function returning a pointer.
+      const inner = field(cur, 'declarator');
+      if (inner && declaresPointerToFunction(inner)) return innerFunctionDeclarator(inner);
+      return cur;
+    }
+    if (cur.type === 'pointer_declarator' || cur.type === 'attributed_declarator' || cur.type === 'init_declarator') {
+      cur = field(cur, 'declarator');
+      continue;
+    }
+    if (cur.type === 'parenthesized_declarator') {
+      const inner = named(cur)[0] ?? null;
+      if (inner && inner.type === 'pointer_declarator') return null;
+      cur = inner;
+      continue;
+    }
+    return null;
+  }
+  return null;
+}
+
+function innerFunctionDeclarator(decl: SyntaxNode): SyntaxNode | null {
+  let cur: SyntaxNode | null = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'function_declarator') return cur;
+    if (cur.type === 'parenthesized_declarator') cur = named(cur)[0] ?? null;
+    else if (cur.type === 'pointer_declarator' || cur.type === 'attributed_declarator') cur = field(cur, 'declarator');
+    else return null;
+  }
+  return null;
+}
+
+function declaresPointerToFunction(decl: SyntaxNode): boolean {
+  return decl.type === 'parenthesized_declarator' && named(decl).some((c) => c.type === 'pointer_declarator');
+}
+
+/** True when the declarator declares a function pointer (possibly an array of them). */
+export function isFunctionPointerDeclarator(decl: SyntaxNode | null): boolean {
+  let cur = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'function_declarator') {
+      const inner = field(cur, 'declarator');
+      return !!inner && inner.type === 'parenthesized_declarator';
+    }
+    if (!WRAPPERS.has(cur.type)) return false;
+    cur = field(cur, 'declarator') ?? named(cur)[0] ?? null;
+  }
+  return false;
+}
+
+export function isArrayDeclarator(decl: SyntaxNode | null): boolean {
+  let cur = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'array_declarator') return true;
+    if (cur.type === 'init_declarator') { cur = field(cur, 'declarator'); continue; }
+    return false;
+  }
+  return false;
+}
+
+/**
+ * The name that keys a type's fields: `struct job *` → `job`, `const job_t` → `job_t`.
+ * Typedef chains are resolved later by the linker, which sees every file.
+ */
+export function baseTypeName(typeNode: SyntaxNode | null): string {
+  if (!typeNode) return '';
+  switch (typeNode.type) {
+    case 'struct_specifier':
+    case 'union_specifier':
+    case 'enum_specifier': {
+      const n = field(typeNode, 'name');
+      return n ? n.text : '';
+    }
+    case 'type_identifier':
+    case 'primitive_type':
+    case 'sized_type_specifier':
+      return typeNode.text;
+    case 'macro_type_specifier':
+    case 'type_descriptor': {
+      const t = field(typeNode, 'type');
+      return t ? baseTypeName(t) : '';
+    }
+    default:
+      return typeNode.text.replace(/\b(const|volatile|struct|union|enum|restrict)\b/g, '').replace(/[*\s]/g, '');
+  }
+}
+
+export function hasStorageClass(node: SyntaxNode, cls: string): boolean {
+  for (const c of node.children) if (c && c.type === 'storage_class_specifier' && c.text === cls) return true;
+  return false;
+}
+
+export function stripParens(node: SyntaxNode): SyntaxNode {
+  let cur = node;
+  for (let guard = 0; guard < 64 && cur.type === 'parenthesized_expression'; guard++) {
+    const inner = named(cur)[0];
+    if (!inner) break;
+    cur = inner;
+  }
+  return cur;
+}

@@ -1,0 +1,105 @@
+import type { FileFacts, FunctionFacts, GlobalFacts, PrototypeFacts, StructFacts, TypeRef } from '../model';
+
+export interface FunctionDef { facts: FunctionFacts; file: string }
+
+/**
+ * Whole-tree symbol tables: where each name is defined, with C's file scoping for `static`
+ * functions and variables, and typedef chains resolved to the struct keys that key fields.
+ */
+export class SymbolTable {
+  readonly definitions = new Map<string, FunctionDef[]>();
+  readonly prototypes = new Map<string, PrototypeFacts[]>();
+  readonly globals = new Map<string, { facts: GlobalFacts; file: string }[]>();
+  private readonly typedefs = new Map<string, string>();
+  readonly structs = new Map<string, StructFacts>();
+  readonly macroNames = new Set<string>();
+  private readonly canonicalCache = new Map<string, string>();
+
+  constructor(files: readonly FileFacts[]) {
+    for (const f of files) {
+      for (const fn of f.functions) push(this.definitions, fn.name, { facts: fn, file: f.file });
+      for (const p of f.prototypes) push(this.prototypes, p.name, p);
+      for (const g of f.globals) push(this.globals, g.name, { facts: g, file: f.file });
+      for (const t of f.typedefs) if (!this.typedefs.has(t.name) && t.target !== t.name) this.typedefs.set(t.name, t.target);
+      for (const s of f.structs) {
+        const existing = this.structs.get(s.key);
+        // Keep the definition with the most fields (forward declarations and #ifdef variants).
+        if (!existing || existing.fields.length < s.fields.length) this.structs.set(s.key, s);
+      }
+      for (const m of f.macros) this.macroNames.add(m.name);
+    }
+  }
+
+  /** Follows typedefs: `job_t` → `job` (when `typedef struct job job_t`). */
+  canonicalType(name: string): string {
+    const cached = this.canonicalCache.get(name);
+    if (cached !== undefined) return cached;
+    let cur = name;
+    const seen = new Set<string>();
+    while (!this.structs.has(cur) && this.typedefs.has(cur) && !seen.has(cur)) {
+      seen.add(cur);
+      cur = this.typedefs.get(cur)!;
+    }
+    this.canonicalCache.set(name, cur);
+    return cur;
+  }
+
+  /** Definitions visible from `file` under `name`: its own static one, else the non-static ones. */
+  functionsNamed(name: string, file: string): FunctionDef[] {
+    const defs = this.definitions.get(name);
+    if (!defs) return [];
+    const local = defs.filter((d) => d.facts.isStatic && d.file === file);
+    if (local.length) return local.slice(0, 1);
+    return defs.filter((d) => !d.facts.isStatic);
+  }
+
+  isFunctionName(name: string, file: string): boolean {
+    return this.functionsNamed(name, file).length > 0 || this.prototypes.has(name) && !this.globalNamed(name, file);
+  }
+
+  globalNamed(name: string, file: string): { facts: GlobalFacts; file: string } | undefined {
+    const gs = this.globals.get(name);
+    if (!gs) return undefined;
+    return gs.find((g) => g.facts.isStatic && g.file === file) ?? gs.find((g) => !g.facts.isStatic);
+  }
+
+  /** The key of a global's storage: static ones are per file. */
+  globalKey(name: string, file: string): string {
+    const g = this.globalNamed(name, file);
+    return g && g.facts.isStatic ? `G:${g.file}:${name}` : `G:${name}`;
+  }
+
+  /** Resolves a TypeRef to a known struct key, or null when the type is not known. */
+  structKeyOf(t: TypeRef, file: string, depth = 0): string | null {
+    if (depth > 16) return null;
+    switch (t.t) {
+      case 'name': {
+        const c = this.canonicalType(t.name);
+        return this.structs.has(c) ? c : null;
+      }
+      case 'var': {
+        const g = this.globalNamed(t.name, file);
+        return g ? this.structKeyOf({ t: 'name', name: g.facts.type }, file, depth + 1) : null;
+      }
+      case 'field': {
+        const of = this.structKeyOf(t.of, file, depth + 1);
+        if (!of) return null;
+        const f = this.structs.get(of)!.fields.find((x) => x.name === t.field);
+        return f ? this.structKeyOf({ t: 'name', name: f.type }, file, depth + 1) : null;
+      }
+      case 'ret': {
+        const defs = this.functionsNamed(t.fn, file);
+        const type = defs[0]?.facts.returnType ?? this.prototypes.get(t.fn)?.[0]?.returnType;
+        return type ? this.structKeyOf({ t: 'name', name: type }, file, depth + 1) : null;
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,12 @@
+import type { BackendName } from './parse/syntax';
+import type { ExtractJob, ExtractResult } from './extract/extractBatch';
+import type { MacroDef } from './macros';
+
+export interface WorkerRequest {
+  parser: BackendName;
+  jobs: ExtractJob[];
+  sharedMacros: MacroDef[];
+  localMacros: [string, MacroDef[]][];
+}
+
+export type WorkerResponse = { ok: true; results: ExtractResult[]; ms: number } | { ok: false; error: string };
