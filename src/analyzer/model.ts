@@ -80,6 +80,8 @@ export interface FunctionFacts {
   calls: CallFact[];
   flows: Flow[];
   writes: Access[];
+  /** Non-local names whose address is passed or stored (`&RedisModule_Foo` handed to GetApi). */
+  addressTaken: string[];
   body: Stmt[];
   /** The body contained syntax the grammar could not parse (usually unexpanded macros). */
   partial: boolean;

@@ -5,6 +5,7 @@ import type {
 import type { MacroTable } from '../macros';
 import { expandText } from '../macros';
 import type { ExpansionResult } from '../macros';
+import { LineIndex, blankCommentsAndStrings, knrHeader, matchParen, nextSignificant } from './textScan';
 import {
   baseTypeName, compactText, declaratorName, field, functionDeclaratorOf, hasStorageClass, isArrayDeclarator,
   isFunctionPointerDeclarator, named, stripParens,
@@ -21,6 +22,15 @@ interface BodyContext {
   macro?: { name: string; site: Site; skip: Set<string> };
   /** Inside a macro's arguments: only calls the expansion keeps are real. */
   argFilter?: Set<string>;
+  /** Set while walking a repaired re-parse of a body: maps its positions back to the file. */
+  remap?: BodyRemap;
+}
+
+/** Positions in a re-parsed, macro-repaired body mapped back to the original file. */
+interface BodyRemap {
+  site(node: SyntaxNode): Site;
+  /** The statement macro whose expansion covers this offset of the re-parsed text. */
+  spanAt(index: number): { name: string; site: Site } | undefined;
 }
 
 /**
@@ -32,6 +42,7 @@ export class FileExtractor {
   private readonly facts: FileFacts;
   private readonly snippets: SnippetCache;
   private readonly expansionCache: Map<string, ExpansionResult>;
+  private lines: LineIndex | undefined;
 
   constructor(
     private readonly file: string,
@@ -54,6 +65,7 @@ export class FileExtractor {
       const root = tree.rootNode;
       this.facts.errorNodes = root.hasError ? countErrors(root) : 0;
       this.visitTopLevel(root);
+      this.functionsFromDefinitionMacros();
     } finally {
       tree.delete?.();
     }
@@ -247,7 +259,75 @@ export class FileExtractor {
   }
 
   private functionFromLooseBody(body: SyntaxNode, headerStart: number): void {
-    this.functionFromMacroHeader(headerStart, body, null);
+    if (this.functionFromMacroHeader(headerStart, body, null)) return;
+    this.functionFromKnrHeader(body);
+  }
+
+  /** `name(a, b) int a; char *b; {` and implicit-int `name() {`, which tree-sitter splits apart. */
+  private functionFromKnrHeader(body: SyntaxNode): boolean {
+    const from = Math.max(0, body.startIndex - 2000);
+    const region = blankCommentsAndStrings(this.text.slice(from, body.startIndex));
+    const lastBrace = region.lastIndexOf('}');
+    const header = knrHeader(lastBrace >= 0 ? region.slice(lastBrace + 1) : region);
+    if (!header || this.macros.isFunctionLike(header.name)) return false;
+    const offset = from + (lastBrace >= 0 ? lastBrace + 1 : 0) + header.nameOffset;
+    this.buildFunction({
+      name: header.name,
+      nameSite: this.positionAt(offset),
+      isStatic: /\bstatic\b/.test(region.slice(Math.max(0, header.nameOffset - 40), header.nameOffset)),
+      returnType: header.returnType,
+      params: header.params.map((name) => ({ name, type: '' })),
+      body,
+    });
+    return true;
+  }
+
+  /**
+   * Functions a macro defines whole, body included (`DEFINE_GETTER(width)` expanding to
+   * `int get_width(...) { ... }`): no body exists in the source, so read the invocation from the
+   * text, expand it and extract the functions of the expansion, attributed to the use site.
+   */
+  private functionsFromDefinitionMacros(): void {
+    const definers = new Set<string>();
+    const lineRe = /(^|\n)[ \t]*([A-Za-z_]\w*)[ \t]*\(/g;
+    for (let m = lineRe.exec(this.text); m; m = lineRe.exec(this.text)) {
+      const name = m[2];
+      if (!definers.has(name)) {
+        const def = this.macros.get(name);
+        if (!def || def.params === null || !/\)\s*\{/.test(def.body)) continue;
+        definers.add(name);
+      }
+      const nameStart = this.text.indexOf(name, m.index + m[1].length);
+      const open = this.text.indexOf('(', nameStart + name.length);
+      const close = matchParen(this.text, open);
+      if (close < 0) continue;
+      const site = this.positionAt(nameStart);
+      if (this.facts.functions.some((f) => f.bodyStartLine <= site.line && site.line <= f.endLine && !f.definedByMacro)) continue;
+      const invocation = this.text.slice(nameStart, close);
+      const root = this.parseSnippet(this.expand(invocation).text);
+      for (const def of root ? named(root).filter((c) => c.type === 'function_definition') : []) {
+        const fnDecl = functionDeclaratorOf(field(def, 'declarator'));
+        const id = fnDecl ? declaratorName(field(fnDecl, 'declarator')) : null;
+        const fnBody = field(def, 'body');
+        if (!id || !fnBody) continue;
+        const fnName = id.text;
+        if (this.facts.functions.some((f) => f.name === fnName && f.site.line === site.line)) continue;
+        const at = findIdentifier(invocation, fnName);
+        this.buildFunction({
+          name: fnName,
+          nameSite: at >= 0 ? this.positionAt(nameStart + at) : site,
+          isStatic: hasStorageClass(def, 'static'),
+          returnType: baseTypeName(field(def, 'type')),
+          params: this.parameters(field(fnDecl!, 'parameters')),
+          body: fnBody,
+          definedByMacro: name,
+          macroSite: site,
+        });
+        // The function spans the invocation's lines.
+        this.facts.functions[this.facts.functions.length - 1].endLine = this.positionAt(close).line;
+        this.facts.functions[this.facts.functions.length - 1].bodyStartLine = site.line;
+      }
+    }
   }
 
   /**
@@ -261,7 +341,9 @@ export class FileExtractor {
     if (!header.trim() || header.length > 2000 || !/[A-Za-z_]\w*\s*\(/.test(header)) return false;
     const expansion = expandText(header, this.macros);
     const snippet = this.parseSnippet(`${expansion.text} {}`);
-    const def = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
+    // Whole-definition macros before the header expand to complete functions of their own; the
+    // real header is the last definition, the one that receives the `{}` appended here.
+    const def = snippet ? named(snippet).filter((c) => c.type === 'function_definition').pop() : undefined;
     const fnDecl = def ? functionDeclaratorOf(field(def, 'declarator')) : null;
     const nameNode = fnDecl ? declaratorName(field(fnDecl, 'declarator')) : null;
     if (!def || !fnDecl || !nameNode || this.macros.has(nameNode.text) && !expansion.macrosUsed.length) return false;
@@ -283,18 +365,15 @@ export class FileExtractor {
   }
 
   private positionAt(index: number): Site {
-    let line = 1;
-    let lineStart = 0;
-    for (let i = this.text.indexOf('\n'); i >= 0 && i < index; i = this.text.indexOf('\n', i + 1)) {
-      line++;
-      lineStart = i + 1;
-    }
-    return { file: this.file, line, col: index - lineStart + 1 };
+    this.lines ??= new LineIndex(this.text);
+    return { file: this.file, ...this.lines.position(index) };
   }
 
   private buildFunction(spec: {
     name: string; nameSite: Site; isStatic: boolean; returnType: string; params: { name: string; type: string }[];
     body: SyntaxNode; definedByMacro?: string;
+    /** The whole definition comes from a macro used here: every call is attributed to this site. */
+    macroSite?: Site;
   }): void {
     const fn: FunctionFacts = {
       name: spec.name,
@@ -307,14 +386,98 @@ export class FileExtractor {
       calls: [],
       flows: [],
       writes: [],
+      addressTaken: [],
       body: [],
       partial: spec.body.hasError,
     };
     if (spec.definedByMacro) fn.definedByMacro = spec.definedByMacro;
     const ctx: BodyContext = { fn, locals: new Map() };
+    if (spec.macroSite) ctx.macro = { name: spec.definedByMacro ?? '', site: spec.macroSite, skip: new Set() };
     for (const p of spec.params) if (p.name) ctx.locals.set(p.name, p.type);
-    fn.body = this.statements(spec.body, ctx);
+    const repaired = spec.macroSite ? null : this.repairBody(spec.body);
+    if (repaired) {
+      ctx.remap = repaired.remap;
+      fn.body = this.statements(repaired.body, ctx);
+    } else {
+      fn.body = this.statements(spec.body, ctx);
+    }
     this.facts.functions.push(fn);
+  }
+
+  /**
+   * Statement macros used without a semicolon (`LOCK_STATE`, `GUARD(x)`, `FOREACH(l, it) {`)
+   * make tree-sitter invent declarations and nested definitions that swallow the real calls.
+   * When a body shows that damage, rewrite those macro uses — known ones by their expansion,
+   * unknown ALL-CAPS ones by adding the missing semicolon — keeping every line where it was, and
+   * re-parse. Calls inside an expansion are attributed to the macro at its use site.
+   */
+  private repairBody(body: SyntaxNode): { body: SyntaxNode; remap: BodyRemap } | null {
+    if (!body.hasError && !named(body).some((c) => this.looksLikeMacroMisparse(c))) return null;
+    const original = this.text.slice(body.startIndex, body.endIndex);
+    if (original.length > 500_000) return null;
+    const edits: { start: number; end: number; text: string; name: string }[] = [];
+    const lineRe = /(^|\n)([ \t]*)([A-Za-z_]\w*)/g;
+    for (let m = lineRe.exec(original); m; m = lineRe.exec(original)) {
+      const start = m.index + m[1].length + m[2].length;
+      if (edits.length && start < edits[edits.length - 1].end) continue;
+      const name = m[3];
+      let end = start + name.length;
+      const afterName = nextSignificant(original, end);
+      const invoked = afterName.ch === '(';
+      if (invoked) {
+        const close = matchParen(original, afterName.index);
+        if (close < 0) continue;
+        end = close;
+      }
+      const after = nextSignificant(original, end);
+      // Only uses that end their line (or open a block) are statement macros missing a semicolon.
+      if (!after.newlineBefore && after.ch !== '{' && after.ch !== '}') continue;
+      if (after.ch === ';' || after.ch === ',' || after.ch === ')' || after.ch === '=' || after.ch === '(' && !invoked) continue;
+      const def = this.macros.get(name);
+      if (def && (def.params === null || invoked)) {
+        const expansion = this.expand(original.slice(start, end)).text.replace(/\s*\n\s*/g, ' ');
+        const needsSemicolon = after.ch !== '{' && !/[;}]\s*$/.test(expansion);
+        const newlines = original.slice(start, end).split('\n').length - 1;
+        edits.push({ start, end, text: expansion + (needsSemicolon ? ';' : '') + '\n'.repeat(newlines), name });
+      } else if (!def && /^[A-Z][A-Z0-9_]*$/.test(name) && after.newlineBefore && after.ch !== '{') {
+        edits.push({ start: end, end, text: ';', name: '' });
+      }
+    }
+    if (!edits.length) return null;
+    let rewritten = '';
+    let last = 0;
+    const spans: { start: number; end: number; name: string; site: Site }[] = [];
+    const prefix = `void ${EXPANSION_FN}(void) `;
+    for (const e of edits) {
+      rewritten += original.slice(last, e.start);
+      if (e.name) spans.push({ start: prefix.length + rewritten.length, end: prefix.length + rewritten.length + e.text.length, name: e.name, site: this.positionAt(body.startIndex + e.start) });
+      rewritten += e.text;
+      last = e.end;
+    }
+    rewritten += original.slice(last);
+    const root = this.parseSnippet(prefix + rewritten);
+    const def = root ? named(root).find((c) => c.type === 'function_definition') : undefined;
+    const newBody = def ? field(def, 'body') : null;
+    if (!newBody) return null;
+    const bodyLine = body.startPosition.row + 1;
+    const bodyCol = body.startPosition.column + 1;
+    const remap: BodyRemap = {
+      site: (node) => {
+        const row = node.startPosition.row;
+        return { file: this.file, line: bodyLine + row, col: row === 0 ? bodyCol + node.startPosition.column - prefix.length : node.startPosition.column + 1 };
+      },
+      spanAt: (index) => spans.find((sp) => index >= sp.start && index < sp.end),
+    };
+    return { body: newBody, remap };
+  }
+
+  /** A statement that is really a macro use: `MACRO x;` or `MACRO(a) {…}` parsed as a declaration/definition. */
+  private looksLikeMacroMisparse(stmt: SyntaxNode): boolean {
+    if (stmt.type !== 'declaration' && stmt.type !== 'function_definition') return false;
+    const first = named(stmt)[0];
+    if (!first) return false;
+    const name = first.type === 'macro_type_specifier' ? named(first)[0]?.text : first.type === 'type_identifier' ? first.text : undefined;
+    return !!name && (this.macros.has(name) || stmt.type === 'function_definition');
   }
 
   // ---------------------------------------------------------------- statements
@@ -436,7 +599,7 @@ export class FileExtractor {
   }
 
   private lineOf(node: SyntaxNode, ctx: BodyContext): number {
-    return ctx.macro ? ctx.macro.site.line : node.startPosition.row + 1;
+    return ctx.macro || ctx.remap ? this.callSite(node, ctx).line : node.startPosition.row + 1;
   }
 
   private loop(kind: 'while' | 'for' | 'do', line: number, condition: SyntaxNode | null, body: SyntaxNode | null,
@@ -486,7 +649,7 @@ export class FileExtractor {
       if (vals.length) flows.push({ to: target, from: vals });
       return;
     }
-    if (depth > 8 || !mayNameSomething(this.text.slice(list.startIndex, list.endIndex))) return;
+    if (depth > 8 || !mayNameSomething(list.text)) return;
     let index = 0;
     for (const element of named(list)) {
       if (element.type === 'comment') continue;
@@ -630,7 +793,14 @@ export class FileExtractor {
   }
 
   private callSite(node: SyntaxNode, ctx: BodyContext): Site {
-    return ctx.macro ? ctx.macro.site : this.site(node);
+    if (ctx.macro) return ctx.macro.site;
+    return this.bodySite(node, ctx);
+  }
+
+  /** A node's site in the file, for nodes of the body being walked (possibly a repaired copy). */
+  private bodySite(node: SyntaxNode, ctx: BodyContext): Site {
+    if (!ctx.remap) return this.site(node);
+    return ctx.remap.spanAt(node.startIndex)?.site ?? ctx.remap.site(node);
   }
 
   private call(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
@@ -664,6 +834,10 @@ export class FileExtractor {
       argTexts: argNodes.map((a) => (a.type === 'string_literal' ? compactText(a.text, MAX_ARG_TEXT) : '')),
     };
     if (ctx.macro) fact.macro = ctx.macro.name;
+    else if (ctx.remap) {
+      const span = ctx.remap.spanAt(node.startIndex);
+      if (span) fact.macro = span.name;
+    }
     ctx.fn.calls.push(fact);
     out.push({ s: 'call', call: ctx.fn.calls.length - 1 });
   }
@@ -713,7 +887,7 @@ export class FileExtractor {
     const filtered: BodyContext = { ...ctx, argFilter: kept };
     for (const list of [...inner, ...argLists]) for (const a of named(list)) this.expression(a, filtered, out);
     for (const c of ctx.fn.calls.slice(before)) if (c.callee.k === 'name') skip.add(c.callee.name);
-    this.expandInto(expansion, name, this.site(node), skip, ctx, out);
+    this.expandInto(expansion, name, this.bodySite(node, ctx), skip, ctx, out);
   }
 
   private expand(text: string): ExpansionResult {
@@ -729,7 +903,7 @@ export class FileExtractor {
     if (ctx.macro || ctx.locals.has(node.text)) return;
     const def = this.macros.get(node.text);
     if (!def || def.params !== null || !def.body.includes('(')) return;
-    this.expandInto(this.expand(node.text), node.text, this.site(node), new Set(), ctx, out);
+    this.expandInto(this.expand(node.text), node.text, this.bodySite(node, ctx), new Set(), ctx, out);
   }
 
   private expandInto(expansion: ExpansionResult, name: string, site: Site, skip: Set<string>, ctx: BodyContext, out: Stmt[]): void {
@@ -739,6 +913,7 @@ export class FileExtractor {
     const body = def ? field(def, 'body') : null;
     if (!body) return;
     const inner: BodyContext = { fn: ctx.fn, locals: ctx.locals, macro: { name, site, skip } };
+    if (ctx.remap) inner.remap = ctx.remap;
     this.statementInto(body, inner, out);
   }
 
@@ -763,6 +938,7 @@ export class FileExtractor {
       case 'pointer_expression': {
         const arg = named(n)[0];
         if (!arg) return [];
+        if (ctx && arg.type === 'identifier' && n.children[0]?.type === '&' && !ctx.locals.has(arg.text)) ctx.fn.addressTaken.push(arg.text);
         // `&f` is f's address; `*fp` conflates the pointer with its target.
         return this.values(arg, ctx, depth + 1);
       }

@@ -45,6 +45,7 @@ class Linker {
   private readonly originKeys = new Map<string, number>();
   private readonly fieldKeysByName = new Map<string, Set<string>>();
   private readonly globalsWithFlows = new Set<string>();
+  private readonly addressTaken = new Set<string>();
   private readonly edges: Edge[] = [];
   private readonly edgeKeys = new Map<string, number>();
   private readonly edgeOrigins = new Map<number, Set<number>>();
@@ -233,6 +234,7 @@ class Linker {
       }
       for (const fn of f.functions) {
         const fnIdx = this.defIndex.get(fn)!;
+        for (const name of fn.addressTaken) this.addressTaken.add(name);
         for (const flow of fn.flows) {
           const key = this.locKey(flow.to, fnIdx, f.file);
           if (!key) continue;
@@ -369,9 +371,10 @@ class Linker {
             if (targets.size) {
               resolved++;
               for (const [t, os] of targets) produced.push(this.addEdge(fnIdx, t, { kind: 'indirect', ...base, via: call.text, evidence: `${name} may hold ${this.fns[t].node.name} (address taken at ${fmtSites(os.map((o) => this.origins[o].site))})` }, os));
-            } else if (!this.globalsWithFlows.has(key)) {
-              // Nothing in the tree stores a function into it: an API pointer filled at load time
-              // (RedisModule_* through RedisModule_GetApi). Treat it as the external API it names.
+            } else if (!this.globalsWithFlows.has(key) && (this.addressTaken.has(name) || this.profile.apiPointerPrefixes.some((p) => name.startsWith(p)))) {
+              // Nothing stores a function into it but its address is handed out: an API pointer
+              // filled at load time (RedisModule_* through RedisModule_GetApi). Treat it as the
+              // external API it names.
               total--;
               this.externalApiCalls++;
               produced.push(this.addEdge(fnIdx, this.external(name), { kind: call.macro ? 'macro' : 'direct', ...base, evidence: `call through API pointer ${name}, which nothing in the tree assigns` }));

@@ -27,6 +27,8 @@ export interface Profile {
   namedEntries: { name: string; kind: EntryKind }[];
   threadCreators: ThreadCreatorApi[];
   dispatchers: DispatcherApi[];
+  /** Global function pointers with these prefixes are APIs the host fills at load time. */
+  apiPointerPrefixes: string[];
 }
 
 export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
@@ -36,5 +38,6 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     namedEntries: [...base.namedEntries, ...(extra.namedEntries ?? [])],
     threadCreators: [...base.threadCreators, ...(extra.threadCreators ?? [])],
     dispatchers: [...base.dispatchers, ...(extra.dispatchers ?? [])],
+    apiPointerPrefixes: [...base.apiPointerPrefixes, ...(extra.apiPointerPrefixes ?? [])],
   };
 }

@@ -33,6 +33,7 @@ export const redisModuleProfile: Profile = {
     { api: 'uv_thread_create_ex', startArg: 2 },
     { api: 'thrd_create', startArg: 1 },
   ],
+  apiPointerPrefixes: ['RedisModule_'],
   dispatchers: [
     {
       api: 'uv_run',

@@ -15,11 +15,17 @@ export function fmtDefinition(f: FunctionNode): string {
 
 const ARROW: Record<Edge['kind'], string> = { direct: '→', macro: '→', indirect: '→', handoff: '⇢', registration: '⇒' };
 
+/** `name@file` ids read better as names in labels; the JSON keeps the id. */
+export function shortName(id: string): string {
+  const at = id.indexOf('@');
+  return at > 0 ? id.slice(0, at) : id;
+}
+
 export function describeEdge(e: Edge): string {
   const parts: string[] = [e.kind];
   if (e.macro) parts.push(`macro ${e.macro}`);
   if (e.kind === 'indirect' && e.via) parts.push(`through ${e.via}`);
-  if (e.kind === 'handoff') parts.push(`runs on thread ${e.threadRoot}${e.via ? `, queued by ${e.via}` : ''}`);
+  if (e.kind === 'handoff') parts.push(`runs on thread ${shortName(e.threadRoot ?? '')}${e.via ? `, queued by ${e.via}` : ''}`);
   if (e.kind === 'registration') parts.push(`${e.entryKind} callback registered with ${e.via}`);
   parts.push(`at ${fmtSite(e.site)}`);
   return parts.join(' · ');
@@ -78,7 +84,7 @@ function dotQuote(s: string): string {
 }
 
 export function edgeLabel(e: Edge): string {
-  if (e.kind === 'handoff') return `handoff → ${e.threadRoot}`;
+  if (e.kind === 'handoff') return `handoff → ${shortName(e.threadRoot ?? '')}`;
   if (e.kind === 'registration') return `${e.entryKind}`;
   if (e.kind === 'indirect') return e.macro ? `${e.macro}: ${e.via ?? ''}` : e.via ?? 'indirect';
   if (e.kind === 'macro') return `macro ${e.macro}`;
