@@ -434,7 +434,11 @@ export class FileExtractor {
       if (!after.newlineBefore && after.ch !== '{' && after.ch !== '}') continue;
       if (after.ch === ';' || after.ch === ',' || after.ch === ')' || after.ch === '=' || after.ch === '(' && !invoked) continue;
       const def = this.macros.get(name);
-      if (def && (def.params === null || invoked)) {
+      if (def && invoked && after.ch !== '{') {
+        // `MACRO(args)` ending its line: the missing semicolon is all that is wrong; the normal
+        // macro-call handling then expands it, keeping calls in the arguments at their own sites.
+        edits.push({ start: end, end, text: ';', name: '' });
+      } else if (def && (def.params === null || invoked)) {
         const expansion = this.expand(original.slice(start, end)).text.replace(/\s*\n\s*/g, ' ');
         const needsSemicolon = after.ch !== '{' && !/[;}]\s*$/.test(expansion);
         const newlines = original.slice(start, end).split('\n').length - 1;
