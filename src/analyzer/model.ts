@@ -53,7 +53,12 @@ export interface CallFact {
 export type Stmt =
   | { s: 'call'; call: number }
   | { s: 'if'; line: number; cond: Stmt[]; then: Stmt[]; else: Stmt[] }
-  | { s: 'loop'; line: number; kind: 'while' | 'for' | 'do'; cond: Stmt[]; condReads: Access[]; condText: string; body: Stmt[]; bodyWrites: Access[]; infinite: boolean }
+  | {
+    s: 'loop'; line: number; col: number; kind: 'while' | 'for' | 'do'; cond: Stmt[]; condReads: Access[]; condText: string;
+    /** Local variables the condition tests, and those the body (or the for-update) assigns: a retry counter or deadline. */
+    condLocals: string[]; bodyLocalWrites: string[];
+    body: Stmt[]; bodyWrites: Access[]; infinite: boolean;
+  }
   | { s: 'switch'; line: number; cond: Stmt[]; cases: Stmt[][] }
   | { s: 'return'; line: number; value: Stmt[] }
   | { s: 'break'; line: number }

@@ -24,6 +24,8 @@ interface BodyContext {
   argFilter?: Set<string>;
   /** Set while walking a repaired re-parse of a body: maps its positions back to the file. */
   remap?: BodyRemap;
+  /** Local names assigned inside the loops being walked (innermost last). */
+  loopLocalWrites?: Set<string>[];
 }
 
 /** Positions in a re-parsed, macro-repaired body mapped back to the original file. */
@@ -523,13 +525,13 @@ export class FileExtractor {
       case 'do_statement': {
         const condition = field(node, 'condition');
         const body = field(node, 'body');
-        out.push(this.loop(node.type === 'while_statement' ? 'while' : 'do', line, condition, body, null, ctx));
+        out.push(this.loop(node.type === 'while_statement' ? 'while' : 'do', line, condition, body, null, ctx, node));
         return;
       }
       case 'for_statement': {
         const init = field(node, 'initializer');
         if (init) this.statementInto(init.type === 'declaration' ? init : init, ctx, out);
-        out.push(this.loop('for', line, field(node, 'condition'), field(node, 'body'), field(node, 'update'), ctx));
+        out.push(this.loop('for', line, field(node, 'condition'), field(node, 'body'), field(node, 'update'), ctx, node));
         return;
       }
       case 'switch_statement': {
@@ -607,20 +609,28 @@ export class FileExtractor {
   }
 
   private loop(kind: 'while' | 'for' | 'do', line: number, condition: SyntaxNode | null, body: SyntaxNode | null,
-    update: SyntaxNode | null, ctx: BodyContext): Stmt {
+    update: SyntaxNode | null, ctx: BodyContext, at: SyntaxNode): Stmt {
     const cond: Stmt[] = [];
     const condReads: Access[] = [];
+    const condLocals = new Set<string>();
     if (condition) {
       this.expression(condition, ctx, cond);
       this.collectReads(condition, ctx, condReads);
+      collectLocalNames(condition, ctx.locals, condLocals);
     }
     const writesBefore = ctx.fn.writes.length;
+    const localWrites = new Set<string>();
+    (ctx.loopLocalWrites ??= []).push(localWrites);
     const bodyStmts = body ? this.statements(body, ctx) : [];
     if (update) this.expression(update, ctx, bodyStmts);
+    ctx.loopLocalWrites.pop();
     const bodyWrites = ctx.fn.writes.slice(writesBefore);
     const condText = condition ? compactText(condition.text, 160) : '';
     const infinite = !condition || /^\(?\s*(1|true)\s*\)?$/.test(condText);
-    return { s: 'loop', line, kind, cond, condReads, condText, body: bodyStmts, bodyWrites, infinite };
+    return {
+      s: 'loop', line, col: this.callSite(at, ctx).col, kind, cond, condReads, condText,
+      condLocals: [...condLocals], bodyLocalWrites: [...localWrites], body: bodyStmts, bodyWrites, infinite,
+    };
   }
 
   private localDeclaration(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
@@ -664,7 +674,9 @@ export class FileExtractor {
         const fieldName = fieldDesignator ? (named(fieldDesignator)[0] ?? fieldDesignator).text : null;
         if (value && fieldName) {
           const loc: Loc = { k: 'field', base, field: fieldName };
-          if (value.type === 'initializer_list') this.initializerFlows(loc, { t: 'field', of: base, field: fieldName }, false, value, flows, ctx, depth + 1);
+          // `.vars = { {…}, {…} }`: a field that is an array of structs.
+          const isArrayOfLists = value.type === 'initializer_list' && named(value).length > 0 && named(value).every((c) => c.type === 'initializer_list' || c.type === 'comment');
+          if (value.type === 'initializer_list') this.initializerFlows(loc, { t: 'field', of: base, field: fieldName }, isArrayOfLists, value, flows, ctx, depth + 1);
           else this.initializerFlows(loc, base, false, value, flows, ctx, depth + 1);
         } else if (value) {
           // `[i] = x`: an array element, the same abstract location as the array.
@@ -765,6 +777,7 @@ export class FileExtractor {
   }
 
   private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext): void {
+    if (loc.k === 'local' && ctx.loopLocalWrites) for (const set of ctx.loopLocalWrites) set.add(loc.name);
     if (loc.k === 'local' && !this.isDerefLike(node)) return;
     ctx.fn.writes.push({ loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) });
   }
@@ -815,6 +828,11 @@ export class FileExtractor {
     const argsNode = last && last.type === 'argument_list' && last !== fnNode ? last : null;
     if (!fnNode) return;
     const calleeNode = stripParens(fnNode);
+    if (calleeNode.type === 'string_literal' || calleeNode.type === 'concatenated_string' || calleeNode.type === 'number_literal') {
+      // `"text" UNKNOWN_MACRO(x)` (an unexpanded stringizing macro) is not a call.
+      if (argsNode) for (const a of named(argsNode)) this.expression(a, ctx, out);
+      return;
+    }
     const macroName = this.macroNameAt(calleeNode, ctx);
     if (macroName) {
       this.macroCall(node, macroName, ctx, out);
@@ -834,8 +852,8 @@ export class FileExtractor {
       callee,
       text: compactText(fnNode.text, 100),
       args: argNodes.map((a) => this.values(a, ctx)),
-      // Only literal texts are kept: profiles read registered names from them.
-      argTexts: argNodes.map((a) => (a.type === 'string_literal' ? compactText(a.text, MAX_ARG_TEXT) : '')),
+      // Literal texts (registered names) and the first argument (the object a wait waits on).
+      argTexts: argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' ? compactText(a.text, MAX_ARG_TEXT) : '')),
     };
     if (ctx.macro) fact.macro = ctx.macro.name;
     else if (ctx.remap) {
@@ -1050,6 +1068,14 @@ function countErrors(root: SyntaxNode): number {
     for (const c of n.children) if (c && (c.hasError || c.isMissing)) stack.push(c);
   }
   return count;
+}
+
+function collectLocalNames(node: SyntaxNode, locals: ReadonlyMap<string, string>, out: Set<string>): void {
+  if (node.type === 'identifier') {
+    if (locals.has(node.text)) out.add(node.text);
+    return;
+  }
+  for (const c of named(node)) if (c.type !== 'field_identifier') collectLocalNames(c, locals, out);
 }
 
 /** Names that appear called (`name(`) in expanded text. */

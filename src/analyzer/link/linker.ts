@@ -28,6 +28,10 @@ export interface LinkedProgram {
   indirectSites: { total: number; resolved: number; unresolved: number };
   symbols: SymbolTable;
   macroNames: Set<string>;
+  /** The storage key of a location as seen from function `fnIdx` (null when it has none). */
+  locationKey(loc: Loc, fnIdx: number): string | null;
+  /** The keys a read of `loc` in `fnIdx` may observe (a typed field also sees untyped writes). */
+  readKeys(loc: Loc, fnIdx: number): string[];
 }
 
 export function link(files: readonly FileFacts[], profile: Profile): LinkedProgram {
@@ -90,6 +94,8 @@ class Linker {
       indirectSites,
       symbols: this.symbols,
       macroNames: this.symbols.macroNames,
+      locationKey: (loc, fnIdx) => this.locKey(loc, fnIdx, this.fns[fnIdx].file ?? ''),
+      readKeys: (loc, fnIdx) => this.readKeys(loc, fnIdx, this.fns[fnIdx].file ?? ''),
     };
   }
 

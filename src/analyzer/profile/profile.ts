@@ -20,6 +20,27 @@ export interface ThreadCreatorApi { api: string; startArg: number }
 /** An API that runs, on the calling thread, callbacks registered elsewhere through `registrars` (an event loop). */
 export interface DispatcherApi { api: string; registrars: { api: string; arg: number }[] }
 
+/** A global lock and the calls that take and drop it. */
+export interface LockApi {
+  lock: string;
+  acquire: string[];
+  /** Calls that take the lock only on success: afterwards it may be held. */
+  tryAcquire: string[];
+  release: string[];
+  /** Entry points (registered callbacks) start holding this lock. */
+  heldByEntries: boolean;
+  /** Calls that need this lock held (all calls with these prefixes except `safe`). */
+  requiredBy?: { prefixes: string[]; safe: string[] };
+}
+
+export type WaitKind = 'condvar' | 'barrier' | 'join' | 'semaphore' | 'spin' | 'model';
+
+/** A call that blocks until another thread acts on the object in `objectArg`. */
+export interface WaitApi { api: string; kind: WaitKind; objectArg: number; bounded: boolean }
+
+/** A call that releases waiters of `kind` on the object in `objectArg`. */
+export interface ReleaseApi { api: string; kind: WaitKind; objectArg: number }
+
 export interface Profile {
   name: string;
   registrations: RegistrationApi[];
@@ -29,6 +50,15 @@ export interface Profile {
   dispatchers: DispatcherApi[];
   /** Global function pointers with these prefixes are APIs the host fills at load time. */
   apiPointerPrefixes: string[];
+  locks: LockApi[];
+  waits: WaitApi[];
+  releases: ReleaseApi[];
+  /** Calls a spin-wait's body may make while it waits: sleeps, pauses, yields. */
+  sleeps: string[];
+  /** Calls that keep the server answering while the caller waits (they do not release the lock). */
+  yields: string[];
+  /** Clock reads: a loop condition that calls one has a deadline. */
+  clocks: string[];
 }
 
 export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
@@ -39,5 +69,29 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     threadCreators: [...base.threadCreators, ...(extra.threadCreators ?? [])],
     dispatchers: [...base.dispatchers, ...(extra.dispatchers ?? [])],
     apiPointerPrefixes: [...base.apiPointerPrefixes, ...(extra.apiPointerPrefixes ?? [])],
+    locks: mergeLocks(base.locks, extra.locks ?? []),
+    waits: [...base.waits, ...(extra.waits ?? [])],
+    releases: [...base.releases, ...(extra.releases ?? [])],
+    sleeps: [...base.sleeps, ...(extra.sleeps ?? [])],
+    yields: [...base.yields, ...(extra.yields ?? [])],
+    clocks: [...base.clocks, ...(extra.clocks ?? [])],
   };
+}
+
+function mergeLocks(base: LockApi[], extra: LockApi[]): LockApi[] {
+  const out = base.map((l) => ({ ...l, acquire: [...l.acquire], tryAcquire: [...l.tryAcquire], release: [...l.release], ...(l.requiredBy ? { requiredBy: { prefixes: [...l.requiredBy.prefixes], safe: [...l.requiredBy.safe] } } : {}) }));
+  for (const e of extra) {
+    const same = out.find((l) => l.lock === e.lock);
+    if (!same) { out.push(e); continue; }
+    same.acquire.push(...e.acquire);
+    same.tryAcquire.push(...e.tryAcquire);
+    same.release.push(...e.release);
+    same.heldByEntries ||= e.heldByEntries;
+    if (e.requiredBy) {
+      same.requiredBy ??= { prefixes: [], safe: [] };
+      same.requiredBy.prefixes.push(...e.requiredBy.prefixes);
+      same.requiredBy.safe.push(...e.requiredBy.safe);
+    }
+  }
+  return out;
 }

@@ -1,5 +1,24 @@
 import type { Profile } from './profile';
 
+/**
+ * Module API calls that do not need the GIL (thread-safe by Redis' documentation): memory,
+ * strings, thread-safe contexts, blocked-client completion, logging, clocks and private dicts.
+ * Every other `RedisModule_*` call made without the GIL is a `gil-required-api` finding.
+ */
+const GIL_FREE_APIS = [
+  'Alloc', 'Calloc', 'Realloc', 'Free', 'Strdup', 'TryAlloc', 'TryCalloc', 'TryRealloc', 'MallocSize', 'MallocUsableSize', 'MallocSizeString', 'MallocSizeDict',
+  'CreateString', 'CreateStringPrintf', 'CreateStringFromLongLong', 'CreateStringFromULongLong', 'CreateStringFromDouble', 'CreateStringFromLongDouble', 'CreateStringFromString',
+  'FreeString', 'StringPtrLen', 'RetainString', 'HoldString', 'TrimStringAllocation', 'StringToLongLong', 'StringToULongLong', 'StringToDouble', 'StringToLongDouble', 'StringCompare', 'StringAppendBuffer',
+  'GetThreadSafeContext', 'GetDetachedThreadSafeContext', 'FreeThreadSafeContext', 'ThreadSafeContextLock', 'ThreadSafeContextTryLock', 'ThreadSafeContextUnlock',
+  'UnblockClient', 'AbortBlock', 'BlockedClientMeasureTimeStart', 'BlockedClientMeasureTimeEnd', 'EventLoopAddOneShot',
+  'Log', 'LogIOError', '_Assert', 'Assert', 'Milliseconds', 'Microseconds', 'MonotonicMicroseconds', 'CachedMicroseconds',
+  'CreateDict', 'FreeDict', 'DictSize', 'DictSet', 'DictSetC', 'DictReplace', 'DictReplaceC', 'DictGet', 'DictGetC', 'DictDel', 'DictDelC', 'DictIteratorStart', 'DictIteratorStartC',
+  'DictIteratorStop', 'DictIteratorReseek', 'DictIteratorReseekC', 'DictNext', 'DictNextC', 'DictPrev', 'DictPrevC', 'DictCompare', 'DictCompareC',
+  // Replies through a blocked client's thread-safe context are buffered and flushed on unblock.
+  'ReplyWith*', 'ReplySetArrayLength', 'ReplySetMapLength', 'ReplySetSetLength', 'ReplySetAttributeLength',
+  'GetApi', 'IsModuleNameBusy', 'GetContextFlagsAll', 'GetKeyspaceNotificationFlagsAll', 'GetServerVersion', 'GetTypeMethodVersion',
+].map((n) => `RedisModule_${n}`);
+
 // Argument positions follow redismodule.h. Every callback registered here runs on Redis' main
 // thread, holding the GIL.
 export const redisModuleProfile: Profile = {
@@ -34,6 +53,45 @@ export const redisModuleProfile: Profile = {
     { api: 'thrd_create', startArg: 1 },
   ],
   apiPointerPrefixes: ['RedisModule_'],
+  locks: [{
+    lock: 'GIL',
+    acquire: ['RedisModule_ThreadSafeContextLock'],
+    tryAcquire: ['RedisModule_ThreadSafeContextTryLock'],
+    release: ['RedisModule_ThreadSafeContextUnlock'],
+    heldByEntries: true,
+    requiredBy: { prefixes: ['RedisModule_'], safe: GIL_FREE_APIS },
+  }],
+  waits: [
+    { api: 'pthread_cond_wait', kind: 'condvar', objectArg: 0, bounded: false },
+    { api: 'pthread_cond_timedwait', kind: 'condvar', objectArg: 0, bounded: true },
+    { api: 'uv_cond_wait', kind: 'condvar', objectArg: 0, bounded: false },
+    { api: 'uv_cond_timedwait', kind: 'condvar', objectArg: 0, bounded: true },
+    { api: 'cnd_wait', kind: 'condvar', objectArg: 0, bounded: false },
+    { api: 'cnd_timedwait', kind: 'condvar', objectArg: 0, bounded: true },
+    { api: 'pthread_barrier_wait', kind: 'barrier', objectArg: 0, bounded: false },
+    { api: 'uv_barrier_wait', kind: 'barrier', objectArg: 0, bounded: false },
+    { api: 'pthread_join', kind: 'join', objectArg: 0, bounded: false },
+    { api: 'uv_thread_join', kind: 'join', objectArg: 0, bounded: false },
+    { api: 'thrd_join', kind: 'join', objectArg: 0, bounded: false },
+    { api: 'sem_wait', kind: 'semaphore', objectArg: 0, bounded: false },
+    { api: 'sem_timedwait', kind: 'semaphore', objectArg: 0, bounded: true },
+    { api: 'uv_sem_wait', kind: 'semaphore', objectArg: 0, bounded: false },
+  ],
+  releases: [
+    { api: 'pthread_cond_signal', kind: 'condvar', objectArg: 0 },
+    { api: 'pthread_cond_broadcast', kind: 'condvar', objectArg: 0 },
+    { api: 'uv_cond_signal', kind: 'condvar', objectArg: 0 },
+    { api: 'uv_cond_broadcast', kind: 'condvar', objectArg: 0 },
+    { api: 'cnd_signal', kind: 'condvar', objectArg: 0 },
+    { api: 'cnd_broadcast', kind: 'condvar', objectArg: 0 },
+    { api: 'pthread_barrier_wait', kind: 'barrier', objectArg: 0 },
+    { api: 'uv_barrier_wait', kind: 'barrier', objectArg: 0 },
+    { api: 'sem_post', kind: 'semaphore', objectArg: 0 },
+    { api: 'uv_sem_post', kind: 'semaphore', objectArg: 0 },
+  ],
+  sleeps: ['usleep', 'sleep', 'nanosleep', 'sched_yield', 'pthread_yield', 'thrd_yield', 'thrd_sleep', 'uv_sleep', 'clock_nanosleep', '_mm_pause', '__builtin_ia32_pause', 'cpu_relax', 'RedisModule_Yield'],
+  yields: ['RedisModule_Yield'],
+  clocks: ['time', 'clock_gettime', 'gettimeofday', 'clock', 'uv_hrtime', 'uv_now', 'RedisModule_Milliseconds', 'RedisModule_Microseconds', 'RedisModule_MonotonicMicroseconds', 'RedisModule_CachedMicroseconds'],
   dispatchers: [
     {
       api: 'uv_run',

@@ -1,0 +1,521 @@
+import { createHash } from 'node:crypto';
+import type { Edge, EntryPoint, Site } from '../graph';
+import { SYNC_EDGE_KINDS } from '../graph';
+import type { LinkedProgram } from '../link/linker';
+import type { LockApi, Profile } from '../profile/profile';
+import { shortName } from '../report/formats';
+import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
+import type { Mask, ThreadContext } from './lockState';
+import { WaitFinder } from './waits';
+import type { WaitSite } from './waits';
+import type { AwaitedThread, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
+import { FINDING_CLASSES } from './types';
+
+export interface ConcurrencyResult { findings: Finding[]; summary: FindingsSummary }
+
+/** Most findings one (entry, wait) pair may produce, one per distinct dispatch target. */
+const MAX_BRANCHES = 20;
+const MAX_REACHES = 25;
+
+export function analyzeConcurrency(program: LinkedProgram, profile: Profile): ConcurrencyResult {
+  const started = performance.now();
+  const graph = new SyncGraph(program);
+  const waitFinder = new WaitFinder(program, profile);
+  const waits = waitFinder.find();
+  const releasers = new Releasers(program, profile, waitFinder);
+  const findings: Finding[] = [];
+  let contexts = 0;
+  for (const lock of profile.locks) {
+    const analysis = new LockStateAnalysis(program, lock);
+    const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock);
+    const ctxs = builder.buildContexts();
+    contexts += ctxs.length;
+    for (const ctx of ctxs) {
+      for (const w of waits) findings.push(...builder.waitFindings(ctx, w));
+      if (lock.requiredBy && ctx.root !== null) findings.push(...builder.requiredApiFindings(ctx));
+    }
+  }
+  const unique = dedupe(findings);
+  unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(a.wait?.site ?? a.call!.site, b.wait?.site ?? b.call!.site) || (a.entry.function < b.entry.function ? -1 : 1));
+  const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;
+  for (const f of unique) if (!f.suppressed) counts[f.class]++;
+  return {
+    findings: unique,
+    summary: { counts, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
+  };
+}
+
+function cmpSite(a: Site, b: Site): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col;
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const byId = new Map<string, Finding>();
+  for (const f of findings) if (!byId.has(f.id)) byId.set(f.id, f);
+  return [...byId.values()];
+}
+
+/** Synchronous call edges as adjacency lists, and shortest paths over them. */
+class SyncGraph {
+  readonly out: number[][];
+  readonly in: number[][];
+
+  constructor(private readonly program: LinkedProgram) {
+    this.out = program.functions.map(() => []);
+    this.in = program.functions.map(() => []);
+    program.edges.forEach((e, i) => {
+      if (!SYNC_EDGE_KINDS.includes(e.kind)) return;
+      this.out[program.idToIndex.get(e.from)!].push(i);
+      this.in[program.idToIndex.get(e.to)!].push(i);
+    });
+  }
+
+  idx(id: string): number {
+    return this.program.idToIndex.get(id)!;
+  }
+
+  /** Shortest path (edge indices) from `from` to any function satisfying `goal`, through edges `allow` accepts. */
+  shortestPath(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean = () => true, outEdges: number[][] = this.out): { path: number[]; end: number } | null {
+    if (goal(from)) return { path: [], end: from };
+    const parent = new Map<number, number>([[from, -1]]);
+    const queue = [from];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const f = queue[qi];
+      for (const ei of outEdges[f]) {
+        if (!allow(ei)) continue;
+        const t = this.idx(this.program.edges[ei].to);
+        if (parent.has(t)) continue;
+        parent.set(t, ei);
+        if (goal(t)) {
+          const path: number[] = [];
+          for (let cur = t; parent.get(cur)! >= 0; cur = this.idx(this.program.edges[parent.get(cur)!].from)) path.unshift(parent.get(cur)!);
+          return { path, end: t };
+        }
+        queue.push(t);
+      }
+    }
+    return null;
+  }
+
+  reachable(from: number, allow: (edge: number) => boolean = () => true): Set<number> {
+    const seen = new Set([from]);
+    const stack = [from];
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const ei of this.out[f]) {
+        if (!allow(ei)) continue;
+        const t = this.idx(this.program.edges[ei].to);
+        if (!seen.has(t)) { seen.add(t); stack.push(t); }
+      }
+    }
+    return seen;
+  }
+}
+
+interface Release { fn: number; site: Site; action: string }
+
+/** Who can release a wait: writers of a spin-wait's state, signallers of its object, creators of a joined thread. */
+class Releasers {
+  private readonly writers = new Map<string, Release[]>();
+  private readonly signals = new Map<string, { kind: string; release: Release }[]>();
+  private readonly threadStores = new Map<string, { root: number; release: Release }[]>();
+
+  constructor(private readonly program: LinkedProgram, profile: Profile, waits: WaitFinder) {
+    const releaseApis = new Map(profile.releases.map((r) => [r.api, r]));
+    const creators = new Map(profile.threadCreators.map((t) => [t.api, t.startArg]));
+    program.facts.forEach((facts, fn) => {
+      if (!facts) return;
+      for (const w of facts.writes) {
+        const key = program.locationKey(w.loc, fn);
+        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}` });
+      }
+      facts.calls.forEach((call, ci) => {
+        for (const name of waits.calleeNames(fn, ci)) {
+          const api = releaseApis.get(name);
+          if (api) {
+            for (const key of waits.objectKeys(call.args[api.objectArg] ?? [], fn)) {
+              push(this.signals, key, { kind: api.kind, release: { fn, site: call.site, action: `${name}(${call.argTexts[0] ?? ''})` } });
+            }
+          }
+          if (creators.has(name)) {
+            const started = (program.callEdges[fn]?.[ci] ?? []).map((ei) => program.edges[ei]).filter((e) => e.kind === 'handoff').map((e) => program.idToIndex.get(e.to)!);
+            for (const key of waits.objectKeys(call.args[0] ?? [], fn)) for (const root of started) push(this.threadStores, key, { root, release: { fn: root, site: call.site, action: `thread started by ${name}` } });
+          }
+        }
+      });
+    });
+  }
+
+  of(w: WaitSite): { release: Release; roots?: number[] }[] {
+    if (w.kind === 'spin') {
+      const keys = new Set(w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)));
+      const out: { release: Release }[] = [];
+      for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
+      return out;
+    }
+    if (w.kind === 'join') {
+      return w.objectKeys.flatMap((k) => (this.threadStores.get(k) ?? []).map((t) => ({ release: t.release, roots: [t.root] })));
+    }
+    const out: { release: Release }[] = [];
+    for (const k of w.objectKeys) {
+      for (const s of this.signals.get(k) ?? []) {
+        if (s.kind !== w.kind) continue;
+        if (s.release.fn === w.fn && s.release.site.line === w.site.line) continue;
+        out.push({ release: s.release });
+      }
+    }
+    return out;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, v: V): void {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+}
+
+class FindingBuilder {
+  private readonly rootReach = new Map<number, Set<number>>();
+  private readonly takerPath = new Map<number, { path: number[]; end: number } | null>();
+  private readonly lockTakers: Set<number>;
+  private threadRoots: number[] = [];
+
+  constructor(
+    private readonly program: LinkedProgram,
+    private readonly graph: SyncGraph,
+    private readonly analysis: LockStateAnalysis,
+    private readonly releasers: Releasers,
+    private readonly waits: WaitFinder,
+    private readonly lock: LockApi,
+  ) {
+    this.lockTakers = new Set();
+    analysis.roles.forEach((calls, fn) => { if (calls.some((r) => r === 'acquire' || r === 'try')) this.lockTakers.add(fn); });
+  }
+
+  buildContexts(): ThreadContext[] {
+    const entries = this.program.functions.map((f, i) => (f.entry?.some((e) => e.kind !== 'main') ? i : -1)).filter((i) => i >= 0);
+    this.threadRoots = this.program.functions.map((f, i) => (f.threadRoot ? i : -1)).filter((i) => i >= 0);
+    const ctxs: ThreadContext[] = [];
+    if (this.lock.heldByEntries && entries.length) ctxs.push(this.analysis.addContext('entries', null, entries, HELD));
+    for (const r of this.threadRoots) ctxs.push(this.analysis.addContext(this.program.functions[r].id, r, [r], FREE));
+    for (const r of this.threadRoots) this.rootReach.set(r, this.graph.reachable(r));
+    return ctxs;
+  }
+
+  /** The lock state before a call in a context. */
+  private callState(ctx: ThreadContext, fn: number, call: number): Mask {
+    const m = ctx.reached[fn];
+    return m ? this.analysis.states(fn, m).calls[call] : 0;
+  }
+
+  private waitState(ctx: ThreadContext, w: WaitSite): Mask {
+    const m = ctx.reached[w.fn];
+    if (!m) return 0;
+    const st = this.analysis.states(w.fn, m);
+    return w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!];
+  }
+
+  private readonly heldEdges = new Map<ThreadContext, Uint8Array>();
+
+  /** An edge along which the lock may be held at the call, in this context. */
+  private heldEdge(ctx: ThreadContext): (ei: number) => boolean {
+    let held = this.heldEdges.get(ctx);
+    if (!held) {
+      held = new Uint8Array(this.program.edges.length);
+      ctx.reached.forEach((mask, fn) => {
+        if (!mask) return;
+        const st = this.analysis.states(fn, mask);
+        (this.program.callEdges[fn] ?? []).forEach((edges, c) => { if (st.calls[c] & HELD) for (const ei of edges) held![ei] = 1; });
+      });
+      this.heldEdges.set(ctx, held);
+    }
+    const h = held;
+    return (ei) => h[ei] === 1;
+  }
+
+  waitFindings(ctx: ThreadContext, w: WaitSite): Finding[] {
+    const state = this.waitState(ctx, w);
+    if (!(state & HELD)) return [];
+    const held = this.heldEdge(ctx);
+    const awaited = this.awaitedThreads(w);
+    const takes = awaited.some((a) => a.takesLock);
+    const cls: FindingClass = w.bounded ? 'bounded' : takes ? 'deadlock-risk' : 'stall';
+    // Which entries reach the wait with the lock held, each with its path(s).
+    const starts = ctx.root !== null ? [ctx.root] : this.entriesReaching(w.fn, held);
+    const out: Finding[] = [];
+    for (const start of starts) {
+      const paths = this.branches(start, w.fn, held);
+      if (!paths.length) continue;
+      // One finding per entry and wait: the shortest path, and the other dispatch targets
+      // (each setter behind FT.CONFIG, say) through which the entry also gets there.
+      paths.sort((a, b) => a.length - b.length);
+      const finding = this.finding(ctx, cls, start, paths[0], w, state, awaited);
+      const alternatives = [...new Set(paths.slice(1).map((p) => p.map((ei) => this.program.edges[ei]).find((e) => e.kind === 'indirect')?.to).filter((x): x is string => !!x))];
+      if (alternatives.length) finding.alsoThrough = alternatives;
+      out.push(finding);
+    }
+    return out;
+  }
+
+  /** Entry points from which the waiting function is reached with the lock held. */
+  private entriesReaching(fn: number, held: (ei: number) => boolean): number[] {
+    const seen = new Set([fn]);
+    const stack = [fn];
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const ei of this.graph.in[f]) {
+        if (!held(ei)) continue;
+        const from = this.graph.idx(this.program.edges[ei].from);
+        if (!seen.has(from)) { seen.add(from); stack.push(from); }
+      }
+    }
+    return [...seen].filter((f) => this.program.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
+  }
+
+  /**
+   * Distinct paths worth a finding each: the direct one if the entry reaches the wait without an
+   * indirect call, otherwise one per dispatch target (FT.CONFIG → each setter that blocks).
+   */
+  private branches(start: number, target: number, held: (ei: number) => boolean): number[][] {
+    const direct = (ei: number) => held(ei) && this.program.edges[ei].kind !== 'indirect';
+    const near = this.graph.reachable(start, direct);
+    if (near.has(target)) {
+      const p = this.graph.shortestPath(start, (f) => f === target, direct);
+      return p ? [p.path] : [];
+    }
+    const out: number[][] = [];
+    const seenTargets = new Set<number>();
+    for (const f of near) {
+      for (const ei of this.graph.out[f]) {
+        const e = this.program.edges[ei];
+        if (e.kind !== 'indirect' || !held(ei)) continue;
+        const t = this.graph.idx(e.to);
+        if (seenTargets.has(t)) continue;
+        seenTargets.add(t);
+        const tail = this.graph.shortestPath(t, (x) => x === target, held);
+        if (!tail) continue;
+        const head = this.graph.shortestPath(start, (x) => x === f, direct);
+        if (!head) continue;
+        out.push([...head.path, ei, ...tail.path]);
+        if (out.length >= MAX_BRANCHES) return out;
+      }
+    }
+    return out;
+  }
+
+  private awaitedThreads(w: WaitSite): AwaitedThread[] {
+    // One entry per awaited thread: the release it may be kept from by the lock, if any.
+    const byRoot = new Map<number, AwaitedThread>();
+    for (const { release, roots } of this.releasers.of(w)) {
+      const candidates = roots ?? this.threadRoots.filter((r) => this.rootReach.get(r)!.has(release.fn));
+      for (const r of candidates) {
+        if (byRoot.get(r)?.takesLock) continue;
+        const toReleaser = this.graph.shortestPath(r, (f) => f === release.fn);
+        // The thread can only be kept from the releaser by the lock if it may take the lock
+        // before getting there (in an earlier statement, or an earlier iteration of a loop).
+        const releaseStep = toReleaser && toReleaser.path.length ? this.program.edges[toReleaser.path[0]].site : release.site;
+        const taker = this.mayTakeLockBefore(r, releaseStep) ? this.pathToLockTaker(r) : null;
+        byRoot.set(r, {
+          threadRoot: this.program.functions[r].id,
+          releaser: { function: this.program.functions[release.fn].id, site: release.site, action: release.action },
+          pathToReleaser: toReleaser ? this.hops(toReleaser.path) : [],
+          takesLock: taker ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : null,
+        });
+      }
+    }
+    return [...byRoot.values()];
+  }
+
+  private lockReachers: Set<number> | undefined;
+
+  private mayTakeLockBefore(root: number, site: Site): boolean {
+    this.lockReachers ??= this.functionsReachingLockTakers();
+    const facts = this.program.facts[root];
+    if (!facts || site.file !== facts.site.file) return true;
+    const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || !!this.analysis.roles[root][ci];
+    let preceded = false;
+    const visit = (stmts: readonly import('../model').Stmt[], inLoops: { from: number; to: number; lock: boolean }[]): void => {
+      for (const st of stmts) {
+        if (st.s === 'call') {
+          if (reaching(st.call) && this.program.facts[root]!.calls[st.call].site.line < site.line) preceded = true;
+        } else if (st.s === 'loop') {
+          const lines: number[] = [st.line];
+          let lock = false;
+          const scan = (xs: readonly import('../model').Stmt[]): void => {
+            for (const x of xs) {
+              if (x.s === 'call') { lines.push(facts.calls[x.call].site.line); if (reaching(x.call)) lock = true; }
+              else if (x.s === 'loop') { lines.push(x.line); scan(x.cond); scan(x.body); }
+              else if (x.s === 'if') { scan(x.cond); scan(x.then); scan(x.else); }
+              else if (x.s === 'switch') { scan(x.cond); for (const c of x.cases) scan(c); }
+              else if (x.s === 'return') scan(x.value);
+            }
+          };
+          scan(st.cond);
+          scan(st.body);
+          const range = { from: st.line, to: Math.max(...lines), lock };
+          if (lock && site.line >= range.from && site.line <= range.to) preceded = true;
+          visit(st.cond, [...inLoops, range]);
+          visit(st.body, [...inLoops, range]);
+        } else if (st.s === 'if') { visit(st.cond, inLoops); visit(st.then, inLoops); visit(st.else, inLoops); }
+        else if (st.s === 'switch') { visit(st.cond, inLoops); for (const c of st.cases) visit(c, inLoops); }
+        else if (st.s === 'return') visit(st.value, inLoops);
+      }
+    };
+    visit(facts.body, []);
+    return preceded;
+  }
+
+  private functionsReachingLockTakers(): Set<number> {
+    const seen = new Set(this.lockTakers);
+    const stack = [...this.lockTakers];
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const ei of this.graph.in[f]) {
+        const from = this.graph.idx(this.program.edges[ei].from);
+        if (!seen.has(from)) { seen.add(from); stack.push(from); }
+      }
+    }
+    return seen;
+  }
+
+  private pathToLockTaker(root: number): { path: number[]; end: number } | null {
+    if (!this.takerPath.has(root)) this.takerPath.set(root, this.graph.shortestPath(root, (f) => this.lockTakers.has(f)));
+    return this.takerPath.get(root)!;
+  }
+
+  private lockCallSite(fn: number): Site {
+    const calls = this.analysis.roles[fn];
+    const ci = calls.findIndex((r) => r === 'acquire' || r === 'try');
+    return this.program.facts[fn]!.calls[ci].site;
+  }
+
+  private hops(path: number[], ctx?: ThreadContext): PathHop[] {
+    return path.map((ei) => {
+      const e = this.program.edges[ei];
+      const hop: PathHop = { ...e };
+      if (ctx) {
+        const from = this.graph.idx(e.from);
+        const ci = (this.program.callEdges[from] ?? []).findIndex((list) => list.includes(ei));
+        if (ci >= 0) hop.lockState = describeMask(this.callState(ctx, from, ci));
+      }
+      return hop;
+    });
+  }
+
+  private entryOf(start: number, ctx: ThreadContext): FindingEntry {
+    const f = this.program.functions[start];
+    if (ctx.root !== null) {
+      const t = f.threadRoot?.[0];
+      return { function: f.id, kind: 'thread-root', api: t?.api ?? 'thread', site: t?.site ?? { file: f.file ?? '', line: f.line ?? 0, col: f.col ?? 0 } };
+    }
+    const e: EntryPoint = f.entry!.find((x) => x.kind !== 'main') ?? f.entry![0];
+    return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
+  }
+
+  private finding(ctx: ThreadContext, cls: FindingClass, start: number, path: number[], w: WaitSite, state: Mask, awaited: AwaitedThread[]): Finding {
+    const entry = this.entryOf(start, ctx);
+    const waitFn = this.program.functions[w.fn];
+    const id = stableId([cls, this.lock.lock, this.program.functions[start].name, waitFn.name, w.kind, w.expression]);
+    const entryName = shortName(entry.function);
+    const lockWord = `the ${this.lock.lock}`;
+    const taker = awaited.find((a) => a.takesLock);
+    const message = cls === 'deadlock-risk'
+      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
+      : cls === 'stall'
+        ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => shortName(a.threadRoot)).join(', ')}` : '; no releasing thread was found'}`
+        : `${entryName} (${entry.kind}) holds ${lockWord} while it waits, with a bound, in ${waitFn.name} (${w.expression})`;
+    return {
+      id,
+      class: cls,
+      lock: this.lock.lock,
+      message: state === HELD ? message : `${message} (the ${this.lock.lock} may be held on some paths)`,
+      yielding: w.yielding,
+      entry,
+      path: this.hops(path, ctx),
+      wait: { function: waitFn.id, site: w.site, kind: w.kind, expression: w.expression, bounded: w.bounded, yielding: w.yielding, evidence: w.evidence },
+      awaited,
+      sequencedAfter: this.sequencedAfter(path, w),
+    };
+  }
+
+  /** Calls on the entry path that come after the path's call in each function: they cannot run while the wait blocks. */
+  private sequencedAfter(path: number[], w: WaitSite): SequencedAfter[] {
+    const out: SequencedAfter[] = [];
+    const steps = path.map((ei) => ({ fn: this.graph.idx(this.program.edges[ei].from), site: this.program.edges[ei].site }));
+    steps.push({ fn: w.fn, site: w.site });
+    for (const { fn, site } of steps) {
+      const facts = this.program.facts[fn];
+      if (!facts) continue;
+      facts.calls.forEach((call, ci) => {
+        if (cmpSite(call.site, site) <= 0) return;
+        const targets = (this.program.callEdges[fn]?.[ci] ?? []).map((ei) => this.program.edges[ei]).filter((e) => e.kind !== 'registration').map((e) => this.graph.idx(e.to));
+        const defined = targets.filter((t) => this.program.functions[t].defined);
+        if (!defined.length) return;
+        out.push({
+          function: this.program.functions[fn].id,
+          site: call.site,
+          text: call.text,
+          ...(call.macro ? { macro: call.macro } : {}),
+          reaches: this.reachesIncludingHandoffs(defined),
+        });
+      });
+    }
+    return out;
+  }
+
+  private reachesIncludingHandoffs(starts: number[]): string[] {
+    const seen = new Set<number>(starts);
+    const order = [...starts];
+    for (let i = 0; i < order.length && order.length < MAX_REACHES; i++) {
+      for (const ei of this.program.out[order[i]]) {
+        const e = this.program.edges[ei];
+        if (e.kind === 'registration') continue;
+        const t = this.graph.idx(e.to);
+        if (!seen.has(t) && this.program.functions[t].defined) { seen.add(t); order.push(t); }
+      }
+    }
+    return order.slice(0, MAX_REACHES).map((t) => this.program.functions[t].id);
+  }
+
+  /** `RedisModule_*` calls that need the lock, made where this thread does not hold it. */
+  requiredApiFindings(ctx: ThreadContext): Finding[] {
+    const req = this.lock.requiredBy!;
+    const exact = new Set([...req.safe, ...this.lock.acquire, ...this.lock.tryAcquire, ...this.lock.release].filter((n) => !n.endsWith('*')));
+    const prefixes = req.safe.filter((n) => n.endsWith('*')).map((n) => n.slice(0, -1));
+    const isSafe = (n: string) => exact.has(n) || prefixes.some((p) => n.startsWith(p));
+    // Only the host's API counts: a function the tree defines with the same prefix is module code.
+    const isHostApi = (n: string) => req.prefixes.some((p) => n.startsWith(p)) && !isSafe(n)
+      && !this.program.functions.some((f) => f.defined && f.name === n);
+    const out: Finding[] = [];
+    ctx.reached.forEach((mask, fn) => {
+      if (!mask) return;
+      const facts = this.program.facts[fn];
+      if (!facts) return;
+      const st = this.analysis.states(fn, mask);
+      facts.calls.forEach((call, ci) => {
+        if (st.calls[ci] !== FREE) return;
+        const api = this.waits.calleeNames(fn, ci).find(isHostApi);
+        if (!api) return;
+        const p = this.graph.shortestPath(ctx.root!, (f) => f === fn);
+        const f = this.program.functions[fn];
+        out.push({
+          id: stableId(['gil-required-api', this.lock.lock, this.program.functions[ctx.root!].name, f.name, api]),
+          class: 'gil-required-api',
+          lock: this.lock.lock,
+          message: `${f.name} calls ${api}, which needs the ${this.lock.lock}, on thread ${shortName(ctx.id)} without holding it`,
+          yielding: false,
+          entry: this.entryOf(ctx.root!, ctx),
+          path: p ? this.hops(p.path, ctx) : [],
+          call: { function: f.id, site: call.site, api },
+          awaited: [],
+          sequencedAfter: [],
+        });
+      });
+    });
+    return out;
+  }
+}
+
+export function stableId(parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,259 @@
+import type { Stmt } from '../model';
+import { SYNC_EDGE_KINDS } from '../graph';
+import type { LinkedProgram } from '../link/linker';
+import type { LockApi } from '../profile/profile';
+
+/** Bit set: HELD = the lock may be held, FREE = it may not be; 0 = unreachable. */
+export const HELD = 1;
+export const FREE = 2;
+export type Mask = number;
+
+export type LockRole = 'acquire' | 'try' | 'release';
+
+export interface SiteStates {
+  /** Lock state before each call, by call index. */
+  calls: Uint8Array;
+  /** Lock state at the head of each loop. */
+  loops: Map<Stmt, Mask>;
+  exit: Mask;
+}
+
+export interface ThreadContext {
+  /** `entries` (every entry point, starting with the lock held) or a thread root's id. */
+  id: string;
+  root: number | null;
+  entryMask: Mask;
+  /** Entry mask per function in this context (0 = not reached). */
+  reached: Uint8Array;
+}
+
+const IDENTITY: [Mask, Mask] = [HELD, FREE];
+
+/**
+ * Tracks one lock through every function, in statement order, through branches, loops, early
+ * returns and gotos, and across calls with per-function summaries (what the function does to the
+ * lock, so acquire/release wrappers are discovered, not listed). Then propagates contexts: entry
+ * points start holding the lock, thread roots start without it; hand-off and registration edges
+ * do not carry the caller's state.
+ */
+export class LockStateAnalysis {
+  readonly roles: (LockRole | null)[][];
+  private readonly summaries: [Mask, Mask][];
+  private readonly cache = new Map<number, SiteStates>();
+  readonly contexts: ThreadContext[] = [];
+  private readonly syncTargets: number[][][];
+
+  constructor(private readonly program: LinkedProgram, readonly lock: LockApi) {
+    const byName = new Map<string, LockRole>();
+    for (const n of lock.acquire) byName.set(n, 'acquire');
+    for (const n of lock.tryAcquire) byName.set(n, 'try');
+    for (const n of lock.release) byName.set(n, 'release');
+    this.syncTargets = program.callEdges.map((calls) => (calls ?? []).map((edges) => edges
+      .filter((ei) => SYNC_EDGE_KINDS.includes(program.edges[ei].kind))
+      .map((ei) => program.idToIndex.get(program.edges[ei].to)!)));
+    this.roles = this.syncTargets.map((calls) => calls.map((targets) => {
+      for (const t of targets) {
+        const role = byName.get(program.functions[t].name);
+        if (role) return role;
+      }
+      return null;
+    }));
+    this.summaries = program.functions.map(() => IDENTITY);
+    this.computeSummaries();
+  }
+
+  /** Lock state at every call and loop of `fn` when entered in state `entry`. */
+  states(fn: number, entry: Mask): SiteStates {
+    const key = fn * 4 + entry;
+    let s = this.cache.get(key);
+    if (!s) {
+      s = this.walkFunction(fn, entry);
+      this.cache.set(key, s);
+    }
+    return s;
+  }
+
+  /** Sync callees of a call site. */
+  targets(fn: number, call: number): number[] {
+    return this.syncTargets[fn]?.[call] ?? [];
+  }
+
+  addContext(id: string, root: number | null, roots: number[], entryMask: Mask): ThreadContext {
+    const reached = new Uint8Array(this.program.functions.length);
+    const queue: number[] = [];
+    for (const r of roots) {
+      if (!this.program.facts[r]) continue;
+      reached[r] |= entryMask;
+      queue.push(r);
+    }
+    while (queue.length) {
+      const f = queue.pop()!;
+      const st = this.states(f, reached[f]);
+      const calls = this.syncTargets[f] ?? [];
+      for (let c = 0; c < calls.length; c++) {
+        const m = st.calls[c];
+        if (!m) continue;
+        for (const t of calls[c]) {
+          if (!this.program.facts[t]) continue;
+          const next = reached[t] | m;
+          if (next !== reached[t]) {
+            reached[t] = next;
+            queue.push(t);
+          }
+        }
+      }
+    }
+    const ctx: ThreadContext = { id, root, entryMask, reached };
+    this.contexts.push(ctx);
+    return ctx;
+  }
+
+  // ------------------------------------------------------------------ summaries
+
+  private computeSummaries(): void {
+    // Only functions that can reach a lock operation can change the state; the rest are identity.
+    const relevant = this.functionsReachingLockOps();
+    const order = [...relevant];
+    for (let round = 0; round < 12; round++) {
+      let changed = false;
+      for (const f of order) {
+        const fromHeld = this.walkFunction(f, HELD).exit;
+        const fromFree = this.walkFunction(f, FREE).exit;
+        const prev = this.summaries[f];
+        // A function that never returns normally keeps the caller's state for what follows.
+        const next: [Mask, Mask] = [fromHeld || HELD, fromFree || FREE];
+        if (next[0] !== prev[0] || next[1] !== prev[1]) {
+          this.summaries[f] = next;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+    this.cache.clear();
+  }
+
+  private functionsReachingLockOps(): Set<number> {
+    const callers: number[][] = this.program.functions.map(() => []);
+    const seeds: number[] = [];
+    this.syncTargets.forEach((calls, f) => {
+      (calls ?? []).forEach((targets, c) => {
+        if (this.roles[f][c]) seeds.push(f);
+        for (const t of targets) callers[t].push(f);
+      });
+    });
+    const seen = new Set<number>(seeds);
+    const stack = [...seeds];
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const g of callers[f]) if (!seen.has(g)) { seen.add(g); stack.push(g); }
+    }
+    return seen;
+  }
+
+  private transfer(fn: number, call: number, state: Mask): Mask {
+    const role = this.roles[fn]?.[call];
+    if (role === 'acquire') return HELD;
+    if (role === 'release') return FREE;
+    if (role === 'try') return state | HELD;
+    const targets = this.syncTargets[fn]?.[call] ?? [];
+    let out = 0;
+    let any = false;
+    for (const t of targets) {
+      if (!this.program.facts[t]) continue;
+      any = true;
+      const [h, f] = this.summaries[t];
+      out |= (state & HELD ? h : 0) | (state & FREE ? f : 0);
+    }
+    return any ? out : state;
+  }
+
+  // ------------------------------------------------------------------ intraprocedural walk
+
+  private walkFunction(fn: number, entry: Mask): SiteStates {
+    const facts = this.program.facts[fn];
+    const rec: SiteStates = { calls: new Uint8Array(facts?.calls.length ?? 0), loops: new Map(), exit: 0 };
+    if (!facts || !entry) return rec;
+    const walker = new BodyWalker(this, fn, rec);
+    const end = walker.walk(facts.body, entry);
+    rec.exit |= end;
+    return rec;
+  }
+
+  /** @internal used by BodyWalker */
+  apply(fn: number, call: number, state: Mask): Mask {
+    return this.transfer(fn, call, state);
+  }
+}
+
+class BodyWalker {
+  private readonly loopStack: { breaks: Mask; continues: Mask }[] = [];
+  private readonly gotos = new Map<string, Mask>();
+
+  constructor(private readonly analysis: LockStateAnalysis, private readonly fn: number, private readonly rec: SiteStates) {}
+
+  walk(stmts: readonly Stmt[], state: Mask): Mask {
+    let s = state;
+    for (const st of stmts) s = this.step(st, s);
+    return s;
+  }
+
+  private step(st: Stmt, state: Mask): Mask {
+    switch (st.s) {
+      case 'call':
+        if (!state) return 0;
+        this.rec.calls[st.call] |= state;
+        return this.analysis.apply(this.fn, st.call, state);
+      case 'if': {
+        const s = this.walk(st.cond, state);
+        return this.walk(st.then, s) | this.walk(st.else, s);
+      }
+      case 'loop': {
+        this.loopStack.push({ breaks: 0, continues: 0 });
+        let head = state;
+        for (let i = 0; i < 3; i++) {
+          const afterCond = st.kind === 'do' ? head : this.walk(st.cond, head);
+          const afterBody = this.walk(st.body, afterCond);
+          const frame = this.loopStack[this.loopStack.length - 1];
+          const afterIteration = st.kind === 'do' ? this.walk(st.cond, afterBody | frame.continues) : afterBody | frame.continues;
+          const next = head | afterIteration;
+          if (next === head && i > 0) break;
+          head = next;
+        }
+        const frame = this.loopStack.pop()!;
+        this.rec.loops.set(st, (this.rec.loops.get(st) ?? 0) | head);
+        const exitByCondition = st.infinite ? 0 : this.walk(st.cond, head);
+        return exitByCondition | frame.breaks;
+      }
+      case 'switch': {
+        const s = this.walk(st.cond, state);
+        this.loopStack.push({ breaks: 0, continues: 0 });
+        let fallthrough = 0;
+        for (const c of st.cases) fallthrough = this.walk(c, s | fallthrough);
+        const frame = this.loopStack.pop()!;
+        // `continue` inside a switch belongs to the enclosing loop.
+        if (this.loopStack.length) this.loopStack[this.loopStack.length - 1].continues |= frame.continues;
+        return fallthrough | frame.breaks | s;
+      }
+      case 'return': {
+        const s = this.walk(st.value, state);
+        this.rec.exit |= s;
+        return 0;
+      }
+      case 'break':
+        if (this.loopStack.length) this.loopStack[this.loopStack.length - 1].breaks |= state;
+        return 0;
+      case 'continue':
+        if (this.loopStack.length) this.loopStack[this.loopStack.length - 1].continues |= state;
+        return 0;
+      case 'goto':
+        this.gotos.set(st.label, (this.gotos.get(st.label) ?? 0) | state);
+        return 0;
+      case 'label':
+        return state | (this.gotos.get(st.label) ?? 0);
+    }
+  }
+}
+
+export function describeMask(m: Mask): 'held' | 'may-be-held' | 'not-held' {
+  return m === HELD ? 'held' : m & HELD ? 'may-be-held' : 'not-held';
+}

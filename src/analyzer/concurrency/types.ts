@@ -1,0 +1,82 @@
+// The findings contract (documented in the README; consumed by SARIF, the server and the webview).
+import type { Edge, EntryKind, Site } from '../graph';
+import type { WaitKind } from '../profile/profile';
+
+export type FindingClass = 'deadlock-risk' | 'stall' | 'bounded' | 'gil-required-api';
+export const FINDING_CLASSES: readonly FindingClass[] = ['deadlock-risk', 'stall', 'bounded', 'gil-required-api'];
+
+/** Whether the lock is held at a point: on every path, on some, or on none. */
+export type HeldState = 'held' | 'may-be-held' | 'not-held';
+
+export interface PathHop extends Edge {
+  /** The lock state at this call site, in the context of the finding. */
+  lockState?: HeldState;
+}
+
+export interface FindingEntry {
+  function: string;
+  /** `thread-root` when the context is a thread that took the lock itself. */
+  kind: EntryKind | 'thread-root';
+  api: string;
+  site: Site;
+  name?: string;
+}
+
+export interface WaitInfo {
+  function: string;
+  site: Site;
+  kind: WaitKind;
+  /** The expression waited on: a spin loop's condition, or the wait call. */
+  expression: string;
+  bounded: boolean;
+  yielding: boolean;
+  /** Why this is a wait, and why bounded or not. */
+  evidence: string;
+}
+
+export interface AwaitedThread {
+  threadRoot: string;
+  /** What releases the wait, and where. */
+  releaser: { function: string; site: Site; action: string };
+  pathToReleaser: PathHop[];
+  /** Where the thread can take the lock the waiter holds (null: it never does). */
+  takesLock: { function: string; site: Site; path: PathHop[] } | null;
+}
+
+export interface SequencedAfter {
+  function: string;
+  site: Site;
+  text: string;
+  macro?: string;
+  /** Functions this call would reach (synchronously or by hand-off), none of which run while the wait blocks. */
+  reaches: string[];
+}
+
+export interface Finding {
+  /** Stable across line moves: derived from names and expressions, not line numbers. */
+  id: string;
+  class: FindingClass;
+  lock: string;
+  message: string;
+  yielding: boolean;
+  entry: FindingEntry;
+  /** From the entry to the function holding the wait (or the offending call). */
+  path: PathHop[];
+  /** Other functions called through a pointer (e.g. other config setters) by which the entry also reaches the wait. */
+  alsoThrough?: string[];
+  wait?: WaitInfo;
+  /** For gil-required-api: the call made without the lock. */
+  call?: { function: string; site: Site; api: string };
+  awaited: AwaitedThread[];
+  sequencedAfter: SequencedAfter[];
+  /** Present when a model-file `allow` rule matched: the finding is shown but not reported as a problem. */
+  suppressed?: { reason: string; rule: Site };
+}
+
+export interface FindingsSummary {
+  counts: Record<FindingClass, number>;
+  suppressed: number;
+  waits: number;
+  contexts: number;
+  concurrencyMs: number;
+}

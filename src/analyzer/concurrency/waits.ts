@@ -1,0 +1,186 @@
+import type { Access, Site, Stmt, Val } from '../model';
+import type { LinkedProgram } from '../link/linker';
+import type { Profile, WaitKind } from '../profile/profile';
+import { SYNC_EDGE_KINDS } from '../graph';
+import { compactText } from '../extract/syntaxHelpers';
+
+/** A place where a function blocks until another thread acts. */
+export interface WaitSite {
+  fn: number;
+  kind: WaitKind;
+  site: Site;
+  expression: string;
+  bounded: boolean;
+  yielding: boolean;
+  evidence: string;
+  /** The wait call (primitive waits). */
+  call?: number;
+  /** The loop (spin-waits). */
+  loop?: Extract<Stmt, { s: 'loop' }>;
+  /** Storage keys of the object waited on (primitives). */
+  objectKeys: string[];
+  /** Shared state a spin-wait's condition reads. */
+  condReads: Access[];
+}
+
+/**
+ * Finds primitive waits (condition variables, barriers, joins, semaphores from the profile) and
+ * spin-waits: a loop whose condition reads shared state the body does not write, and whose body
+ * only sleeps, yields or pauses. Bounded and yielding waits are recognised as such.
+ */
+export class WaitFinder {
+  private readonly waitApis: Map<string, Profile['waits'][number]>;
+  private readonly sleeps: Set<string>;
+  private readonly clocks: Set<string>;
+  readonly yieldingFns: Set<number>;
+
+  constructor(private readonly program: LinkedProgram, private readonly profile: Profile) {
+    this.waitApis = new Map(profile.waits.map((w) => [w.api, w]));
+    this.sleeps = new Set(profile.sleeps);
+    this.clocks = new Set(profile.clocks);
+    this.yieldingFns = this.functionsReaching(new Set(profile.yields));
+  }
+
+  find(): WaitSite[] {
+    const out: WaitSite[] = [];
+    this.program.facts.forEach((facts, fn) => {
+      if (!facts) return;
+      // The profile's own wait primitives, when the tree defines them (portability shims), are
+      // reported at their callers, not inside.
+      if (this.waitApis.has(facts.name)) return;
+      facts.calls.forEach((call, ci) => {
+        const api = this.calleeNames(fn, ci).map((n) => this.waitApis.get(n)).find(Boolean);
+        if (!api) return;
+        out.push({
+          fn, kind: api.kind, site: call.site, call: ci,
+          expression: `${call.text}(${call.argTexts[0] ?? ''}${call.args.length > 1 ? ', …' : ''})`,
+          bounded: api.bounded,
+          yielding: false,
+          evidence: `${call.text} blocks until another thread ${releaseVerb(api.kind)}${api.bounded ? '; it has a timeout' : ', with no timeout'}`,
+          objectKeys: this.objectKeys(call.args[api.objectArg] ?? [], fn),
+          condReads: [],
+        });
+      });
+      this.visitLoops(facts.body, (loop) => {
+        const spin = this.spinWait(fn, loop);
+        if (spin) out.push(spin);
+      });
+    });
+    return out;
+  }
+
+  /** Keys of the objects a list of argument values denotes (`&pool->cond` → the `cond` field of its struct). */
+  objectKeys(vals: readonly Val[], fn: number): string[] {
+    const keys: string[] = [];
+    for (const v of vals) {
+      const key = v.k === 'read' ? this.program.locationKey(v.loc, fn) : v.k === 'ident' ? this.program.locationKey({ k: 'global', name: v.name }, fn) : null;
+      if (key) keys.push(key);
+    }
+    return keys;
+  }
+
+  calleeNames(fn: number, call: number): string[] {
+    const facts = this.program.facts[fn]!;
+    const edges = this.program.callEdges[fn]?.[call] ?? [];
+    const names = edges.map((ei) => this.program.functions[this.program.idToIndex.get(this.program.edges[ei].to)!].name);
+    const c = facts.calls[call];
+    if (c.callee.k === 'name') names.push(c.callee.name);
+    return names;
+  }
+
+  private visitLoops(stmts: readonly Stmt[], visit: (loop: Extract<Stmt, { s: 'loop' }>) => void): void {
+    for (const st of stmts) {
+      switch (st.s) {
+        case 'loop': visit(st); this.visitLoops(st.cond, visit); this.visitLoops(st.body, visit); break;
+        case 'if': this.visitLoops(st.cond, visit); this.visitLoops(st.then, visit); this.visitLoops(st.else, visit); break;
+        case 'switch': this.visitLoops(st.cond, visit); for (const c of st.cases) this.visitLoops(c, visit); break;
+        case 'return': this.visitLoops(st.value, visit); break;
+        default: break;
+      }
+    }
+  }
+
+  private spinWait(fn: number, loop: Extract<Stmt, { s: 'loop' }>): WaitSite | null {
+    const shared = loop.condReads.filter((r) => r.loc.k !== 'local');
+    if (!shared.length) return null;
+    // The body may only wait: sleep/yield/pause calls, and control flow that gives up.
+    let givesUp = false;
+    let yields = false;
+    const onlyWaits = (stmts: readonly Stmt[]): boolean => stmts.every((st) => {
+      switch (st.s) {
+        case 'call': {
+          const names = this.calleeNames(fn, st.call);
+          if (names.some((n) => this.sleeps.has(n))) {
+            if (names.some((n) => this.profile.yields.includes(n))) yields = true;
+            return true;
+          }
+          // A callback that yields (RedisModule_Yield inside) counts as waiting, too.
+          const targets = (this.program.callEdges[fn]?.[st.call] ?? []).map((ei) => this.program.idToIndex.get(this.program.edges[ei].to)!);
+          if (targets.length && targets.every((t) => this.yieldingFns.has(t))) { yields = true; return true; }
+          return false;
+        }
+        case 'break': case 'return': case 'goto': givesUp = true; return true;
+        case 'continue': case 'label': return true;
+        case 'if': return onlyWaits(st.cond) && onlyWaits(st.then) && onlyWaits(st.else);
+        default: return false;
+      }
+    });
+    if (!onlyWaits(loop.body)) return null;
+    // A loop that waits must either sleep/yield, or spin on nothing at all. An empty loop that
+    // advances its own locals (`for (; *p == ' '; p++);`) is a scan, not a wait.
+    const sleeps = containsCall(loop.body);
+    if (!sleeps && (loop.bodyLocalWrites.length > 0 || loop.cond.length > 0 || loop.kind === 'for')) return null;
+    const readKeys = new Set(shared.flatMap((r) => this.program.readKeys(r.loc, fn)));
+    const written = loop.bodyWrites.some((w) => {
+      const k = this.program.locationKey(w.loc, fn);
+      return k !== null && readKeys.has(k);
+    });
+    if (written) return null;
+    const counter = loop.condLocals.filter((l) => loop.bodyLocalWrites.includes(l));
+    const condClock = loop.cond.some((st) => st.s === 'call' && this.calleeNames(fn, st.call).some((n) => this.clocks.has(n)));
+    const bounded = givesUp || counter.length > 0 || condClock;
+    const facts = this.program.facts[fn]!;
+    const why = givesUp ? 'the body can leave the loop (break/return)' : counter.length ? `the condition tests ${counter.join(', ')}, which the body updates` : condClock ? 'the condition reads a clock' : 'nothing bounds it';
+    return {
+      fn, kind: 'spin', loop,
+      site: { file: facts.site.file, line: loop.line, col: loop.col },
+      expression: `${loop.kind === 'do' ? 'do … while' : loop.kind} (${compactText(loop.condText.replace(/^\((.*)\)$/s, '$1'), 100)})`,
+      bounded,
+      yielding: yields,
+      evidence: `spin-wait: the loop re-reads ${shared.map((r) => r.text).join(', ')}, which its body never writes, and its body only ${yields ? 'yields/sleeps' : 'sleeps'}; ${bounded ? 'bounded: ' : 'unbounded: '}${why}`,
+      objectKeys: [],
+      condReads: shared,
+    };
+  }
+
+  /** Functions that reach any of `apis` synchronously. */
+  functionsReaching(apis: Set<string>): Set<number> {
+    const callers: number[][] = this.program.functions.map(() => []);
+    const seeds: number[] = [];
+    this.program.functions.forEach((f, i) => { if (apis.has(f.name)) seeds.push(i); });
+    this.program.edges.forEach((e) => {
+      if (SYNC_EDGE_KINDS.includes(e.kind)) callers[this.program.idToIndex.get(e.to)!].push(this.program.idToIndex.get(e.from)!);
+    });
+    const seen = new Set<number>(seeds);
+    const stack = [...seeds];
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const g of callers[f]) if (!seen.has(g)) { seen.add(g); stack.push(g); }
+    }
+    return seen;
+  }
+}
+
+function containsCall(stmts: readonly Stmt[]): boolean {
+  return stmts.some((st) => st.s === 'call' || (st.s === 'if' && (containsCall(st.then) || containsCall(st.else))));
+}
+
+function releaseVerb(kind: WaitKind): string {
+  switch (kind) {
+    case 'condvar': return 'signals the condition variable';
+    case 'barrier': return 'reaches the barrier';
+    case 'join': return 'exits';
+    case 'semaphore': return 'posts the semaphore';
+    default: return 'acts';
+  }
+}
