@@ -10,8 +10,16 @@ import { neighborhood } from '../analyzer/query/neighborhood';
 import type { Direction } from '../analyzer/query/neighborhood';
 import { toDot, toMermaid, traceEdges, traceToJson, traceToText, describeEdge } from '../analyzer/report/formats';
 import { USAGE } from './usage';
+import path from 'node:path';
+import { analyzeProject } from '../analyzer/project';
+import type { ProjectOptions } from '../analyzer/project';
+import type { Finding } from '../analyzer/concurrency/types';
+import { findingsToText, findingToText } from '../analyzer/report/findingsText';
+import { toSarif } from '../analyzer/report/sarif';
+import { checkoutRevision } from '../analyzer/diff/revisions';
+import { diffFindings } from '../analyzer/diff/diffFindings';
 
-/** Exit codes: 0 ok, 1 findings at or above --fail-on (analyze), 2 bad usage or input, 3 internal error. */
+/** Exit codes: 0 ok, 1 findings at or above --fail-on (analyze, diff), 2 bad usage or input, 3 internal error. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -29,6 +37,8 @@ const COMMAND_OPTIONS: Record<string, ParseArgsConfig['options']> = {
   trace: { from: { type: 'string' }, to: { type: 'string' }, via: { type: 'string', multiple: true }, 'max-paths': { type: 'string' }, edges: { type: 'string' } },
   graph: { around: { type: 'string' }, depth: { type: 'string' }, direction: { type: 'string' }, edges: { type: 'string' }, 'max-nodes': { type: 'string' } },
   stats: {},
+  analyze: { model: { type: 'string' }, 'fail-on': { type: 'string' } },
+  diff: { model: { type: 'string' }, 'fail-on': { type: 'string' }, base: { type: 'string' }, head: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -44,7 +54,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return EXIT.ok;
   }
   const specific = COMMAND_OPTIONS[command];
-  if (!specific) throw new LockpathError(`unknown command '${command}' (expected trace, graph or stats; see lockpath --help)`);
+  if (!specific) throw new LockpathError(`unknown command '${command}' (expected analyze, diff, trace, graph or stats; see lockpath --help)`);
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({ args: rest, options: { ...COMMON, ...specific }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
@@ -61,6 +71,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const options = analyzeOptions(values);
 
   switch (command) {
+    case 'analyze': return runAnalyze(dir, values, options, out);
+    case 'diff': return runDiff(dir, values, options, out);
     case 'trace': return runTrace(dir, values, options, out);
     case 'graph': return runGraph(dir, values, options, out);
     default: {
@@ -69,6 +81,62 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       out(format === 'json' ? JSON.stringify({ stats: analysis.graph.stats, skipped: analysis.graph.skipped, unresolved: analysis.graph.unresolved }, null, 2) : statsText(analysis));
       return EXIT.ok;
     }
+  }
+}
+
+const FAIL_ON = ['deadlock-risk', 'stall', 'any', 'none'] as const;
+
+/** Whether a finding is at or above the --fail-on threshold. */
+function failsOn(threshold: (typeof FAIL_ON)[number], f: Finding): boolean {
+  if (f.suppressed || threshold === 'none') return false;
+  if (threshold === 'any') return true;
+  if (threshold === 'stall') return f.class === 'deadlock-risk' || f.class === 'stall';
+  return f.class === 'deadlock-risk';
+}
+
+async function runAnalyze(dir: string, values: Values, options: ProjectOptions, out: (s: string) => void): Promise<number> {
+  const format = oneOf(values.format as string | undefined, ['text', 'json', 'sarif'], 'text', '--format');
+  const failOn = oneOf(values['fail-on'] as string | undefined, FAIL_ON, 'deadlock-risk', '--fail-on');
+  const result = await analyzeProject(dir, { ...options, ...(values.model ? { modelPath: values.model as string } : {}) });
+  for (const w of result.modelWarnings) process.stderr.write(`lockpath: ${w}\n`);
+  if (format === 'sarif') out(JSON.stringify(toSarif(result.findings), null, 2));
+  else if (format === 'json') {
+    out(JSON.stringify({
+      findings: result.findings,
+      summary: result.summary,
+      model: result.model ? { file: result.model.file, warnings: result.modelWarnings } : null,
+      stats: result.analysis.graph.stats,
+      skipped: result.analysis.graph.skipped,
+      unresolvedIndirectCalls: result.analysis.graph.unresolved.length,
+    }, null, 2));
+  } else {
+    out(findingsToText(result.findings, result.summary));
+    if (values.stats) out('\n' + statsText(result.analysis));
+  }
+  return result.findings.some((f) => failsOn(failOn, f)) ? EXIT.findings : EXIT.ok;
+}
+
+async function runDiff(dir: string, values: Values, options: ProjectOptions, out: (s: string) => void): Promise<number> {
+  if (!values.base) throw new LockpathError('diff: --base REV is required');
+  const format = oneOf(values.format as string | undefined, ['text', 'json', 'sarif'], 'text', '--format');
+  const failOn = oneOf(values['fail-on'] as string | undefined, FAIL_ON, 'deadlock-risk', '--fail-on');
+  const projectOptions: ProjectOptions = { ...options, ...(values.model ? { modelPath: path.resolve(values.model as string) } : {}) };
+  const base = await checkoutRevision(dir, values.base as string);
+  const head = values.head ? await checkoutRevision(dir, values.head as string) : null;
+  try {
+    const [before, after] = await Promise.all([analyzeProject(base.dir, projectOptions), analyzeProject(head ? head.dir : dir, projectOptions)]);
+    const d = diffFindings(before.findings, after.findings);
+    if (format === 'sarif') out(JSON.stringify(toSarif(d.added), null, 2));
+    else if (format === 'json') out(JSON.stringify({ base: base.rev, head: head?.rev ?? 'working tree', new: d.added, fixed: d.removed, unchanged: d.unchanged.length }, null, 2));
+    else {
+      out(`base ${base.rev.slice(0, 12)} → head ${head ? head.rev.slice(0, 12) : 'working tree'}: ${d.added.length} new, ${d.removed.length} fixed, ${d.unchanged.length} unchanged`);
+      if (d.added.length) out('\nNEW\n\n' + d.added.map((f, i) => findingToText(f, i + 1)).join('\n\n'));
+      if (d.removed.length) out('\nFIXED\n' + d.removed.map((f) => `  ${f.class}  ${f.message}  (id ${f.id})`).join('\n'));
+    }
+    return d.added.some((f) => failsOn(failOn, f)) ? EXIT.findings : EXIT.ok;
+  } finally {
+    await base.cleanup();
+    await head?.cleanup();
   }
 }
 
@@ -164,6 +232,11 @@ function nonNegativeInt(value: string, flag: string): number {
 
 /** Entry point used by bin/lockpath.js: runs main and maps errors to one line and an exit code. */
 export function run(argv: string[] = process.argv.slice(2)): void {
+  // A closed pipe (`lockpath … | head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(argv).then((code) => { process.exitCode = code; }, (err: unknown) => {
     if (err instanceof LockpathError) {
       process.stderr.write(`lockpath: ${err.message}\n`);

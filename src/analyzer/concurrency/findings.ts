@@ -7,6 +7,8 @@ import { shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
+import { callsSequencedAfter } from './sequence';
+import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
 import type { AwaitedThread, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
 import { FINDING_CLASSES } from './types';
@@ -441,16 +443,21 @@ class FindingBuilder {
   /** Calls on the entry path that come after the path's call in each function: they cannot run while the wait blocks. */
   private sequencedAfter(path: number[], w: WaitSite): SequencedAfter[] {
     const out: SequencedAfter[] = [];
-    const steps = path.map((ei) => ({ fn: this.graph.idx(this.program.edges[ei].from), site: this.program.edges[ei].site }));
-    steps.push({ fn: w.fn, site: w.site });
-    for (const { fn, site } of steps) {
+    const steps: { fn: number; target: { call: number } | { loop: Stmt } | null }[] = path.map((ei) => {
+      const fn = this.graph.idx(this.program.edges[ei].from);
+      const ci = (this.program.callEdges[fn] ?? []).findIndex((list) => list.includes(ei));
+      return { fn, target: ci >= 0 ? { call: ci } : null };
+    });
+    steps.push({ fn: w.fn, target: w.loop ? { loop: w.loop } : w.call !== undefined ? { call: w.call } : null });
+    for (const { fn, target } of steps) {
       const facts = this.program.facts[fn];
-      if (!facts) continue;
-      facts.calls.forEach((call, ci) => {
-        if (cmpSite(call.site, site) <= 0) return;
+      if (!facts || !target) continue;
+      const after = callsSequencedAfter(facts.body, target) ?? [];
+      for (const ci of [...new Set(after)].sort((a, b) => cmpSite(facts.calls[a].site, facts.calls[b].site))) {
+        const call = facts.calls[ci];
         const targets = (this.program.callEdges[fn]?.[ci] ?? []).map((ei) => this.program.edges[ei]).filter((e) => e.kind !== 'registration').map((e) => this.graph.idx(e.to));
         const defined = targets.filter((t) => this.program.functions[t].defined);
-        if (!defined.length) return;
+        if (!defined.length) continue;
         out.push({
           function: this.program.functions[fn].id,
           site: call.site,
@@ -458,7 +465,7 @@ class FindingBuilder {
           ...(call.macro ? { macro: call.macro } : {}),
           reaches: this.reachesIncludingHandoffs(defined),
         });
-      });
+      }
     }
     return out;
   }

@@ -509,6 +509,12 @@ class Linker {
         this.addEntry(idx, { kind: e.kind, api: 'by name', site: d.facts.site });
       }
     }
+    for (const name of this.profile.namedThreadRoots) {
+      for (const d of this.symbols.definitions.get(name) ?? []) {
+        const node = this.fns[this.defIndex.get(d.facts)!].node;
+        (node.threadRoot ??= []).push({ api: 'model file', site: d.facts.site });
+      }
+    }
     for (const d of this.symbols.definitions.get('main') ?? []) {
       const idx = this.defIndex.get(d.facts)!;
       this.addEntry(idx, { kind: 'main', api: 'by name', site: d.facts.site });

@@ -47,6 +47,8 @@ export interface Profile {
   /** Functions that are entry points by name (e.g. `RedisModule_OnLoad`). */
   namedEntries: { name: string; kind: EntryKind }[];
   threadCreators: ThreadCreatorApi[];
+  /** Functions that are thread roots by name (from the model file). */
+  namedThreadRoots: string[];
   dispatchers: DispatcherApi[];
   /** Global function pointers with these prefixes are APIs the host fills at load time. */
   apiPointerPrefixes: string[];
@@ -67,6 +69,7 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     registrations: [...base.registrations, ...(extra.registrations ?? [])],
     namedEntries: [...base.namedEntries, ...(extra.namedEntries ?? [])],
     threadCreators: [...base.threadCreators, ...(extra.threadCreators ?? [])],
+    namedThreadRoots: [...base.namedThreadRoots, ...(extra.namedThreadRoots ?? [])],
     dispatchers: [...base.dispatchers, ...(extra.dispatchers ?? [])],
     apiPointerPrefixes: [...base.apiPointerPrefixes, ...(extra.apiPointerPrefixes ?? [])],
     locks: mergeLocks(base.locks, extra.locks ?? []),

@@ -46,6 +46,7 @@ export const redisModuleProfile: Profile = {
     { name: 'RedisModule_OnLoad', kind: 'module-load' },
     { name: 'RedisModule_OnUnload', kind: 'module-load' },
   ],
+  namedThreadRoots: [],
   threadCreators: [
     { api: 'pthread_create', startArg: 2 },
     { api: 'uv_thread_create', startArg: 1 },

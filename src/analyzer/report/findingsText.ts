@@ -1,0 +1,60 @@
+import type { Finding, FindingsSummary, PathHop } from '../concurrency/types';
+import { FINDING_CLASSES } from '../concurrency/types';
+import { fmtSite, shortName } from './formats';
+
+// Text output reads like a two-thread stack trace: the lock holder's path down to the wait, then
+// each awaited thread's path to where it takes the lock.
+
+function hopLine(h: PathHop, indent: string): string {
+  const how = h.kind === 'direct' ? '' : h.kind === 'macro' ? ` [macro ${h.macro}]` : h.kind === 'indirect' ? ` [indirect${h.macro ? `, macro ${h.macro}` : ''}: ${h.via}]` : h.kind === 'handoff' ? ` [hand-off to thread ${shortName(h.threadRoot ?? '')}]` : ` [${h.kind}]`;
+  const lock = h.lockState ? `  (${h.lockState.replace(/-/g, ' ')})` : '';
+  return `${indent}→ ${shortName(h.to)}${how}   at ${fmtSite(h.site)}${lock}`;
+}
+
+export function findingToText(f: Finding, index: number): string {
+  const lines: string[] = [];
+  const tag = f.suppressed ? ' [suppressed]' : '';
+  lines.push(`${index}. ${f.class}${f.yielding ? ' (yielding)' : ''}${tag}  ${f.lock}  id ${f.id}`);
+  lines.push(`   ${f.message}`);
+  const e = f.entry;
+  lines.push('', `   thread 1: ${e.kind === 'thread-root' ? `thread ${shortName(e.function)} (started by ${e.api} at ${fmtSite(e.site)})` : `Redis main thread, holding the ${f.lock}`}`);
+  const how = e.kind === 'thread-root' ? '' : e.api === 'by name' ? ` (entry point by its name, ${fmtSite(e.site)})` : ` registered with ${e.api}${e.name ? ` ${e.name}` : ''} at ${fmtSite(e.site)}`;
+  lines.push(`     ${shortName(e.function)}  — ${e.kind}${how}`);
+  for (const h of f.path) lines.push(hopLine(h, '       '));
+  if (f.wait) {
+    lines.push(`       ⏸ waits: ${f.wait.expression}   at ${fmtSite(f.wait.site)}  (${f.wait.kind}${f.wait.bounded ? ', bounded' : ''}${f.wait.yielding ? ', yields' : ''})`);
+    lines.push(`         ${f.wait.evidence}`);
+  }
+  if (f.call) lines.push(`       ✗ calls ${f.call.api} without the ${f.lock}   at ${fmtSite(f.call.site)}`);
+  f.awaited.forEach((a, i) => {
+    lines.push('', `   thread ${i + 2}: ${shortName(a.threadRoot)} — releases the wait: ${a.releaser.action} in ${shortName(a.releaser.function)} at ${fmtSite(a.releaser.site)}`);
+    lines.push(`     ${shortName(a.threadRoot)}`);
+    for (const h of a.pathToReleaser) lines.push(hopLine(h, '       '));
+    if (a.takesLock) {
+      lines.push(`     but first it may take the ${f.lock}:`);
+      lines.push(`     ${shortName(a.threadRoot)}`);
+      for (const h of a.takesLock.path) lines.push(hopLine(h, '       '));
+      lines.push(`       ⏸ takes the ${f.lock} at ${fmtSite(a.takesLock.site)} — blocked while thread 1 holds it`);
+    } else {
+      lines.push(`     it never takes the ${f.lock} before releasing`);
+    }
+  });
+  if (f.wait && !f.awaited.length) lines.push('', '   no thread that releases this wait was found');
+  if (f.sequencedAfter.length) {
+    lines.push('', '   never runs while the wait blocks (sequenced after it on thread 1):');
+    for (const s of f.sequencedAfter.slice(0, 8)) {
+      lines.push(`     ${s.macro ? `${s.macro}() → ` : ''}${s.text} at ${fmtSite(s.site)} in ${shortName(s.function)} → ${s.reaches.map(shortName).join(', ')}`);
+    }
+    if (f.sequencedAfter.length > 8) lines.push(`     … and ${f.sequencedAfter.length - 8} more calls`);
+  }
+  if (f.alsoThrough?.length) lines.push('', `   the entry also reaches the wait through: ${f.alsoThrough.map(shortName).join(', ')}`);
+  if (f.suppressed) lines.push('', `   suppressed by the model file at ${fmtSite(f.suppressed.rule)}: ${f.suppressed.reason}`);
+  return lines.join('\n');
+}
+
+export function findingsToText(findings: readonly Finding[], summary: FindingsSummary): string {
+  const parts = findings.map((f, i) => findingToText(f, i + 1));
+  const counts = FINDING_CLASSES.map((c) => `${summary.counts[c]} ${c}`).join(', ');
+  parts.push(`${findings.length ? '' : 'no findings\n'}summary: ${counts}${summary.suppressed ? `, ${summary.suppressed} suppressed` : ''} (${summary.waits} waits found, ${summary.contexts} thread contexts)`);
+  return parts.join('\n\n');
+}

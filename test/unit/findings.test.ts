@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { analyzeProject } from '../../src/analyzer/project';
+import { FIXTURES } from '../support/analyze';
+import { findingKey, readFindingExpectations } from '../support/findingExpectations';
+
+// Each directory under fixtures/findings is a small program; the findings lockpath reports there
+// must be exactly the annotated ones (class, line, entry, yielding). FP_/FN_ directories record
+// known imprecision: their annotations say what lockpath reports today.
+const root = path.join(FIXTURES, 'findings');
+const cases = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+
+test('there are _bad and _ok finding fixtures', () => {
+  assert.ok(cases.some((c) => c.endsWith('_bad')), 'a _bad case');
+  assert.ok(cases.some((c) => c.endsWith('_ok')), 'an _ok case');
+});
+
+for (const name of cases) {
+  test(`findings: ${name}`, async () => {
+    const dir = path.join(root, name);
+    const { expected, none } = readFindingExpectations(dir);
+    const { findings } = await analyzeProject(dir, { workers: 0 });
+    const actual = findings.filter((f) => !f.suppressed).map(findingKey);
+    const fmt = (k: { file: string; line: number; cls: string; entry: string; yielding: boolean }) => `${k.cls} entry=${k.entry}${k.yielding ? ' yielding' : ''} at ${k.file}:${k.line}`;
+    const missing = expected.filter((e) => !actual.some((a) => a.file === e.file && a.line === e.line && a.cls === e.cls && a.entry === e.entry && a.yielding === e.yielding));
+    const unexpected = actual.filter((a) => !expected.some((e) => a.file === e.file && a.line === e.line && a.cls === e.cls && a.entry === e.entry));
+    const wrongYield = actual.filter((a) => expected.some((e) => a.file === e.file && a.line === e.line && a.cls === e.cls && a.entry === e.entry && a.yielding !== e.yielding));
+    const atNone = actual.filter((a) => none.some((n) => n.file === a.file && n.line === a.line));
+    assert.deepEqual(
+      { missing: missing.map(fmt), unexpected: unexpected.map(fmt), wrongYielding: wrongYield.map(fmt), atNoFindingLines: atNone.map(fmt) },
+      { missing: [], unexpected: [], wrongYielding: [], atNoFindingLines: [] },
+    );
+    if (name.endsWith('_ok')) assert.ok(none.length > 0, 'an _ok case marks its waits with expect-no-finding');
+    if (name.endsWith('_bad')) assert.ok(expected.length > 0, 'a _bad case expects at least one finding');
+  });
+}
