@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES, REPO } from '../support/analyze';
+
+function lockpath(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'lockpath.js'), ...args], { encoding: 'utf8', cwd: REPO, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', ['-c', 'user.name=lockpath-test', '-c', 'user.email=test@lockpath.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+const MAIN = path.join(FIXTURES, 'redis_module');
+
+test('analyze (text) reads like a two-thread trace and exits 1 on a deadlock risk', () => {
+  const r = lockpath('analyze', MAIN);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /deadlock-risk {2}GIL/);
+  assert.match(r.stdout, /thread 1: Redis main thread, holding the GIL\n {5}set_workers {2}— config-set registered with RedisModule_RegisterNumericConfig "search-workers"/);
+  assert.match(r.stdout, /⏸ waits: while \(barrier->received < barrier->count\)/);
+  assert.match(r.stdout, /thread 2: thread_loop — releases the wait: writes b->received in barrier_wait/);
+  assert.match(r.stdout, /⏸ takes the GIL at search\.c:\d+:\d+ — blocked while thread 1 holds it/);
+  assert.match(r.stdout, /never runs while the wait blocks[^\n]*\n {5}COORDINATOR_TRIGGER\(\) → [^\n]*conn_pool_shrink/);
+});
+
+test('--fail-on none exits 0; a bad --fail-on is a usage error', () => {
+  assert.equal(lockpath('analyze', MAIN, '--fail-on', 'none').code, 0);
+  const bad = lockpath('analyze', MAIN, '--fail-on', 'sometimes');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--fail-on: 'sometimes' is not one of deadlock-risk, stall, any, none/);
+});
+
+test('analyze JSON carries the evidence: entry, path with edge kinds and lock state, wait, awaited threads, sequenced-after', () => {
+  const out = JSON.parse(lockpath('analyze', MAIN, '--format', 'json').stdout);
+  const f = out.findings.find((x: { class: string; entry: { function: string } }) => x.class === 'deadlock-risk' && x.entry.function.startsWith('set_workers'));
+  assert.ok(f);
+  assert.match(f.id, /^[0-9a-f]{16}$/);
+  assert.equal(f.entry.kind, 'config-set');
+  assert.equal(f.entry.api, 'RedisModule_RegisterNumericConfig');
+  assert.deepEqual(f.path.map((h: { to: string }) => h.to.split('@')[0]), ['workers_set_num_threads', 'thpool_remove_threads', 'thpool_broadcast_new_state', 'barrier_wait_and_destroy']);
+  assert.ok(f.path.every((h: { lockState: string; kind: string; site: { line: number } }) => h.lockState === 'held' && h.kind === 'direct' && h.site.line > 0));
+  assert.equal(f.wait.kind, 'spin');
+  assert.equal(f.wait.bounded, false);
+  assert.equal(f.wait.function, 'barrier_wait_and_destroy');
+  assert.equal(f.awaited[0].threadRoot.split('@')[0], 'thread_loop');
+  assert.equal(f.awaited[0].releaser.function, 'barrier_wait');
+  assert.ok(f.awaited[0].takesLock.path.some((h: { kind: string }) => h.kind === 'indirect'));
+  const trigger = f.sequencedAfter.find((s: { macro?: string }) => s.macro === 'COORDINATOR_TRIGGER');
+  assert.ok(trigger.reaches.some((n: string) => n.startsWith('conn_pool_shrink')));
+  assert.equal(out.summary.counts['deadlock-risk'], out.findings.filter((x: { class: string }) => x.class === 'deadlock-risk').length);
+});
+
+test('SARIF 2.1.0: one thread flow per thread, related locations, partial fingerprints', () => {
+  const sarif = JSON.parse(lockpath('analyze', MAIN, '--format', 'sarif').stdout);
+  assert.equal(sarif.version, '2.1.0');
+  const run = sarif.runs[0];
+  assert.equal(run.tool.driver.name, 'lockpath');
+  assert.deepEqual(run.tool.driver.rules.map((r: { id: string }) => r.id), ['deadlock-risk', 'stall', 'bounded', 'gil-required-api']);
+  const result = run.results.find((r: { ruleId: string; properties: { entry: string } }) => r.ruleId === 'deadlock-risk' && r.properties.entry.startsWith('set_workers'));
+  assert.equal(result.level, 'error');
+  assert.match(result.partialFingerprints['lockpath/v1'], /^[0-9a-f]{16}$/);
+  const flows = result.codeFlows[0].threadFlows;
+  assert.equal(flows.length, 2, 'the lock holder and the awaited pool thread');
+  assert.equal(flows[0].locations[0].kinds[0], 'entry');
+  assert.equal(flows[0].locations.at(-1).kinds[0], 'wait');
+  assert.ok(flows[1].locations.some((l: { kinds: string[] }) => l.kinds[0] === 'acquire'));
+  assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'barrier.c');
+  assert.ok(result.relatedLocations.length > 3);
+});
+
+test('an allow rule in .lockpath suppresses a finding, keeping it visible with the reason', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-model-'));
+  cpSync(MAIN, dir, { recursive: true });
+  writeFileSync(path.join(dir, '.lockpath'), 'allow deadlock-risk entry=set_workers wait=barrier_wait_and_destroy reason="test: accepted risk"\nentry set_worker\n');
+  const r = lockpath('analyze', dir, '--format', 'json');
+  const out = JSON.parse(r.stdout);
+  const f = out.findings.find((x: { class: string; entry: { function: string } }) => x.class === 'deadlock-risk' && x.entry.function.startsWith('set_workers'));
+  assert.equal(f.suppressed.reason, 'test: accepted risk');
+  assert.deepEqual(f.suppressed.rule, { file: '.lockpath', line: 1, col: 1 });
+  assert.ok(out.summary.suppressed >= 1);
+  assert.match(r.stderr, /\.lockpath:2:7: warning: unknown function 'set_worker' \(entry\) \(did you mean 'set_workers'/);
+  const sarif = JSON.parse(lockpath('analyze', dir, '--format', 'sarif').stdout);
+  assert.ok(sarif.runs[0].results.some((x: { suppressions?: { justification: string }[] }) => x.suppressions?.[0].justification === 'test: accepted risk'));
+});
+
+test('a model file with a syntax error stops the run with file:line:col', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-badmodel-'));
+  writeFileSync(path.join(dir, 'a.c'), 'void f(void) {}\n');
+  writeFileSync(path.join(dir, 'm.lockpath'), '# ok\nlock L acquire=a\n');
+  const r = lockpath('analyze', dir, '--model', path.join(dir, 'm.lockpath'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /m\.lockpath:2:1: error: lock L needs release=FUNCTION/);
+});
+
+test('diff reports findings fixed and new between two git revisions', () => {
+  const repo = mkdtempSync(path.join(os.tmpdir(), 'lockpath-diff-'));
+  cpSync(MAIN, path.join(repo, 'module'), { recursive: true });
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  // The fix: set_workers no longer resizes the pool synchronously.
+  const file = path.join(repo, 'module', 'config.c');
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const setWorkers = lines.findIndex((l) => /set_workers\(const char \*name/.test(l));
+  const call = lines.findIndex((l, i) => i > setWorkers && /workers_set_num_threads\(\);/.test(l));
+  lines[call] = lines[call].replace('workers_set_num_threads();', '/* resize scheduled elsewhere */');
+  writeFileSync(file, lines.join('\n'));
+  git(repo, 'commit', '-q', '-am', 'fix');
+  const r = lockpath('diff', path.join(repo, 'module'), '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.new, []);
+  assert.ok(out.fixed.some((f: { class: string; entry: { function: string } }) => f.class === 'deadlock-risk' && f.entry.function.startsWith('set_workers')));
+  assert.ok(out.unchanged > 0, 'the FT.CONFIG finding is still there');
+  // And the other way round: the risk is new, so diff fails the review.
+  const back = lockpath('diff', path.join(repo, 'module'), '--base', 'HEAD', '--head', 'HEAD~1');
+  assert.equal(back.code, 1);
+  assert.match(back.stdout, /[1-9]\d* new, 0 fixed/);
+  assert.match(back.stdout, /NEW\n\n1\. deadlock-risk/);
+  const badRev = lockpath('diff', path.join(repo, 'module'), '--base', 'no-such-rev');
+  assert.equal(badRev.code, 2);
+  assert.match(badRev.stderr, /'no-such-rev' is not a revision/);
+});
