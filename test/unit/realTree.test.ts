@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import { analyzeTree } from '../../src/analyzer/analyze';
 import type { Analysis } from '../../src/analyzer/analyze';
 import { trace } from '../../src/analyzer/query/trace';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { analyzeProject } from '../../src/analyzer/project';
+import type { ProjectAnalysis } from '../../src/analyzer/project';
 
 // Acceptance on RediSearch dede3e11 (MOD-11658). The tree is never committed: point
 // LOCKPATH_REDISEARCH_DIR at a `git archive` of its src and deps (see README).
@@ -52,4 +58,58 @@ test('RediSearch: setWorkThreads is defined through CONFIG_SETTER and reaches wo
   assert.equal(fn.definedByMacro, 'CONFIG_SETTER');
   assert.equal(fn.file, 'src/config.c');
   assert.ok(chains(a, 'setWorkThreads', 'workersThreadPool_SetNumWorkers').length > 0);
+});
+
+// Issue 3 acceptance: the deadlock findings at dede3e11, gone at the fix 874ce682, and `diff`
+// between the two reports them as fixed. LOCKPATH_REDISEARCH_FIX_DIR holds the fix's src and deps.
+
+const fixDir = process.env.LOCKPATH_REDISEARCH_FIX_DIR;
+const skipFix = dir && fixDir ? false : 'LOCKPATH_REDISEARCH_DIR and LOCKPATH_REDISEARCH_FIX_DIR (RediSearch 874ce682) are not both set';
+if (skipFix) console.log(`# skipping RediSearch fix/diff acceptance tests: ${skipFix}`);
+
+let bad: Promise<ProjectAnalysis> | undefined;
+const badFindings = () => (bad ??= analyzeProject(dir!));
+
+const isBarrierRisk = (entry: string, through?: string) => (f: ProjectAnalysis['findings'][number]) =>
+  f.class === 'deadlock-risk' && f.entry.function === entry && f.wait?.function === 'barrier_wait_and_destroy'
+  && (!through || f.path.some((h) => h.to === through) || (f.alsoThrough ?? []).includes(through));
+
+test('RediSearch dede3e11: deadlock-risk for set_workers and for FT.CONFIG through setWorkThreads', { skip }, async () => {
+  const { findings } = await badFindings();
+  const setWorkers = findings.find(isBarrierRisk('set_workers'));
+  assert.ok(setWorkers, 'set_workers → barrier_wait_and_destroy');
+  assert.equal(setWorkers.entry.kind, 'config-set');
+  assert.ok(setWorkers.awaited.some((a) => a.threadRoot.startsWith('thread_do') && a.takesLock));
+  assert.ok(setWorkers.sequencedAfter.some((s) => s.macro === 'COORDINATOR_TRIGGER' && s.reaches.includes('MRConnManager_Shrink')));
+  assert.ok(findings.find(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG → setWorkThreads → barrier_wait_and_destroy');
+});
+
+test('RediSearch 874ce682 (the fix): both findings are gone, and diff reports them fixed', { skip: skipFix }, async () => {
+  const fixed = await analyzeProject(fixDir!);
+  assert.ok(!fixed.findings.some(isBarrierRisk('set_workers')));
+  assert.ok(!fixed.findings.some(isBarrierRisk('ConfigCommand', 'setWorkThreads')));
+
+  const repo = mkdtempSync(path.join(os.tmpdir(), 'lockpath-rs-diff-'));
+  try {
+    const git = (...args: string[]) => {
+      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@lockpath.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 26 });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    git('init', '-q');
+    cpSync(dir!, repo, { recursive: true });
+    git('add', '-A');
+    git('commit', '-q', '-m', 'dede3e11');
+    rmSync(path.join(repo, 'src'), { recursive: true });
+    rmSync(path.join(repo, 'deps'), { recursive: true });
+    cpSync(fixDir!, repo, { recursive: true });
+    git('add', '-A');
+    git('commit', '-q', '-m', '874ce682');
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'lockpath.js'), 'diff', repo, '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.fixed.some(isBarrierRisk('set_workers')), 'set_workers finding reported fixed');
+    assert.ok(out.fixed.some(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG finding reported fixed');
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
 });
