@@ -44,9 +44,13 @@ async function main(): Promise<void> {
   const abs = path.resolve(dir);
   const parses: Record<string, number>[] = [];
   const analyses: { stats: Record<string, number> }[] = [];
+  const full: { ms: number; rss: number; counts: Record<string, number>; suppressed: number }[] = [];
   for (let i = 0; i < runs; i++) {
     parses.push(child([path.join(__filename), '--phase-parse', abs], true) as Record<string, number>);
     analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as { stats: Record<string, number> });
+    const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as { stats: Record<string, number>; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number } };
+    // analysisMs covers parse, index and edges; the findings pass runs after it.
+    full.push({ ms: out.stats.analysisMs + out.summary.concurrencyMs, rss: out.stats.peakRssMb, counts: out.summary.counts, suppressed: out.summary.suppressed });
   }
   const parseMs = median(parses.map((p) => p.ms));
   const analysisMs = median(analyses.map((a) => a.stats.analysisMs));
@@ -58,6 +62,9 @@ async function main(): Promise<void> {
   console.log(`full analysis (parse + index + edges, ${analyses[0].stats.workers} workers): ${analysisMs.toFixed(0)} ms   [${analyses.map((a) => a.stats.analysisMs).join(', ')}]`);
   console.log(`ratio analysis / parse-only: ${(analysisMs / parseMs).toFixed(2)}x`);
   console.log(`peak RSS (analysis process): ${rss.toFixed(0)} MB`);
+  const analyzeMs = median(full.map((f) => f.ms));
+  console.log(`analyze (graph + concurrency findings): ${analyzeMs.toFixed(0)} ms   [${full.map((f) => f.ms.toFixed(0)).join(', ')}], ratio to parse-only ${(analyzeMs / parseMs).toFixed(2)}x, peak RSS ${Math.max(...full.map((f) => f.rss)).toFixed(0)} MB`);
+  console.log(`findings: ${Object.entries(full[0].counts).map(([k, v]) => `${v} ${k}`).join(', ')}${full[0].suppressed ? `, ${full[0].suppressed} suppressed` : ''}`);
 }
 
 void main();

@@ -139,7 +139,8 @@ function balance(files: ExtractJob[], n: number): ExtractJob[][] {
 
 function startWorker(): Worker {
   const bundled = path.join(__dirname, 'analyzer-worker.js');
-  if (existsSync(bundled)) return new Worker(bundled);
+  // A larger young generation: extraction allocates many short-lived node wrappers.
+  if (existsSync(bundled)) return new Worker(bundled, { resourceLimits: { maxYoungGenerationSizeMb: 96 } });
   // Running from sources (tests under tsx): load the TypeScript entry through tsx's require hook.
   const entry = JSON.stringify(path.join(__dirname, 'workerMain.ts'));
   return new Worker(`require('tsx/cjs/api').register(); require(${entry});`, { eval: true });

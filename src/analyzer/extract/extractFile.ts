@@ -205,9 +205,8 @@ export class FileExtractor {
       const id = declaratorName(decl);
       if (!id) continue;
       if (fnDecl) {
-        this.facts.prototypes.push({
-          name: id.text, isStatic, site: this.site(id), returnType: type, params: this.parameters(field(fnDecl, 'parameters')),
-        });
+        // Parameters of prototypes are not needed: arguments flow into definitions' parameters.
+        this.facts.prototypes.push({ name: id.text, isStatic, site: this.site(id), returnType: type, params: [] });
         continue;
       }
       const global: GlobalFacts = {
@@ -698,7 +697,11 @@ export class FileExtractor {
 
   /** Walks an expression in evaluation order, recording calls (as statements), flows and writes. */
   private expression(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
-    switch (node.type) {
+    const type = node.type;
+    // Most of a C file's nodes are small expressions with nothing to record; reading their text
+    // is far cheaper than materialising their children.
+    if (SKIPPABLE.has(type) && !ctx.macro && !ctx.remap && !this.mayRecord(node.startIndex, node.endIndex)) return;
+    switch (type) {
       case 'call_expression':
         this.call(node, ctx, out);
         return;
@@ -774,6 +777,55 @@ export class FileExtractor {
       default:
         for (const c of named(node)) this.expression(c, ctx, out);
     }
+  }
+
+  private callMacros: Set<string> | undefined;
+
+  /**
+   * Whether source text may hold something the walk records: a call or macro invocation `(`, an
+   * assignment, `++`/`--`, or an object-like macro that expands to a call.
+   */
+  private mayRecord(start: number, end: number): boolean {
+    const t = this.text;
+    for (let i = start; i < end; i++) {
+      const c = t.charCodeAt(i);
+      if (c === 40 /* ( */) return true;
+      if (c === 61 /* = */) {
+        const prev = t.charCodeAt(i - 1);
+        const next = t.charCodeAt(i + 1);
+        if (next !== 61 && prev !== 61 && prev !== 33 && prev !== 60 && prev !== 62) return true;
+        if ((prev === 60 || prev === 62) && t.charCodeAt(i - 2) === prev) return true; // <<= >>=
+        if (next === 61) i++;
+      } else if ((c === 43 || c === 45) && t.charCodeAt(i + 1) === c) {
+        return true;
+      } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
+        let j = i + 1;
+        while (j < end) {
+          const d = t.charCodeAt(j);
+          if ((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || (d >= 48 && d <= 57) || d === 95) j++;
+          else break;
+        }
+        if (this.isCallMacro(t.slice(i, j))) return true;
+        i = j - 1;
+      } else if (c === 34 /* " */ || c === 39 /* ' */) {
+        for (i++; i < end && t.charCodeAt(i) !== c; i++) if (t.charCodeAt(i) === 92) i++;
+      }
+    }
+    return false;
+  }
+
+  private isCallMacro(name: string): boolean {
+    if (!this.callMacros) {
+      this.callMacros = new Set();
+      // Cheap upper bound: object-like macros are only consulted when their name is seen.
+    }
+    if (this.callMacros.has(name)) return true;
+    const def = this.macros.has(name) ? this.macros.get(name) : undefined;
+    if (def && def.params === null && def.body.includes('(')) {
+      this.callMacros.add(name);
+      return true;
+    }
+    return false;
   }
 
   private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext): void {
@@ -1077,6 +1129,13 @@ function collectLocalNames(node: SyntaxNode, locals: ReadonlyMap<string, string>
   }
   for (const c of named(node)) if (c.type !== 'field_identifier') collectLocalNames(c, locals, out);
 }
+
+/** Expression kinds whose subtrees can be skipped when their text holds nothing to record. */
+const SKIPPABLE = new Set([
+  'binary_expression', 'unary_expression', 'parenthesized_expression', 'subscript_expression', 'field_expression',
+  'conditional_expression', 'comma_expression', 'cast_expression', 'pointer_expression', 'argument_list',
+  'sizeof_expression', 'alignof_expression', 'concatenated_string', 'char_literal', 'true', 'false', 'null',
+]);
 
 /** Names that appear called (`name(`) in expanded text. */
 function calledNames(text: string): Set<string> {
