@@ -129,3 +129,16 @@ test('diff reports findings fixed and new between two git revisions', () => {
   assert.equal(badRev.code, 2);
   assert.match(badRev.stderr, /'no-such-rev' is not a revision/);
 });
+
+test('may-block summaries: a function blocks if it waits or synchronously calls one that may', async () => {
+  const { analyzeProject } = await import('../../src/analyzer/project');
+  const { analyzeConcurrency } = await import('../../src/analyzer/concurrency/findings');
+  const { redisModuleProfile } = await import('../../src/analyzer/profile/redisModule');
+  const { analysis } = await analyzeProject(MAIN, { workers: 0 });
+  const { mayBlock } = analyzeConcurrency(analysis.program, redisModuleProfile);
+  const barrier = mayBlock.get('barrier_wait_and_destroy');
+  assert.equal(barrier?.own[0].kind, 'spin');
+  const setWorkers = [...mayBlock.values()].find((s) => s.function.startsWith('set_workers'));
+  assert.ok(setWorkers?.viaCallees.some((v) => v.wait === 'barrier_wait_and_destroy' && v.through === 'workers_set_num_threads'));
+  assert.equal([...mayBlock.keys()].find((k) => k.startsWith('conn_pool_shrink')), undefined, 'the connection shrink never blocks');
+});

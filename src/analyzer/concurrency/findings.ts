@@ -10,10 +10,15 @@ import { WaitFinder } from './waits';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
-import type { AwaitedThread, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
+import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
 import { FINDING_CLASSES } from './types';
 
-export interface ConcurrencyResult { findings: Finding[]; summary: FindingsSummary }
+export interface ConcurrencyResult {
+  findings: Finding[];
+  summary: FindingsSummary;
+  /** Functions that may block, keyed by function id. */
+  mayBlock: Map<string, BlockingSummary>;
+}
 
 /** Most findings one (entry, wait) pair may produce, one per distinct dispatch target. */
 const MAX_BRANCHES = 20;
@@ -44,7 +49,34 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   return {
     findings: unique,
     summary: { counts, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
+    mayBlock: blockingSummaries(program, graph, waits),
   };
+}
+
+/** A function may block if it contains a wait or synchronously calls one that may (reverse reachability). */
+function blockingSummaries(program: LinkedProgram, graph: SyncGraph, waits: readonly WaitSite[]): Map<string, BlockingSummary> {
+  const out = new Map<string, BlockingSummary>();
+  const get = (fn: number): BlockingSummary => {
+    const id = program.functions[fn].id;
+    let s = out.get(id);
+    if (!s) out.set(id, (s = { function: id, own: [], viaCallees: [] }));
+    return s;
+  };
+  for (const w of waits) {
+    get(w.fn).own.push({ site: w.site, kind: w.kind, expression: w.expression, bounded: w.bounded });
+    const waitName = program.functions[w.fn].id;
+    const seen = new Set([w.fn]);
+    const queue: { fn: number; through: number }[] = [];
+    for (const ei of graph.in[w.fn]) queue.push({ fn: graph.idx(program.edges[ei].from), through: w.fn });
+    while (queue.length) {
+      const { fn, through } = queue.shift()!;
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      get(fn).viaCallees.push({ wait: waitName, site: w.site, through: program.functions[through].id });
+      for (const ei of graph.in[fn]) queue.push({ fn: graph.idx(program.edges[ei].from), through: fn });
+    }
+  }
+  return out;
 }
 
 function cmpSite(a: Site, b: Site): number {

@@ -73,6 +73,15 @@ export interface Finding {
   suppressed?: { reason: string; rule: Site };
 }
 
+/** Per-function summary: the waits a call to this function may block in (its own, or its callees'). */
+export interface BlockingSummary {
+  function: string;
+  /** Waits in this function's body. */
+  own: { site: Site; kind: string; expression: string; bounded: boolean }[];
+  /** Waits reached synchronously through callees, with the first callee on the way. */
+  viaCallees: { wait: string; site: Site; through: string }[];
+}
+
 export interface FindingsSummary {
   counts: Record<FindingClass, number>;
   suppressed: number;
