@@ -1,10 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES, REPO } from '../support/analyze';
+
+const tempDirs: string[] = [];
+/** A temporary directory removed when this test file finishes. */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(prefix);
+  tempDirs.push(d);
+  return d;
+}
+after(() => { for (const d of tempDirs) rmSync(d, { recursive: true, force: true }); });
 
 function lockpath(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'lockpath.js'), ...args], { encoding: 'utf8', cwd: REPO, timeout: 120_000 });
@@ -76,7 +85,7 @@ test('SARIF 2.1.0: one thread flow per thread, related locations, partial finger
 });
 
 test('an allow rule in .lockpath suppresses a finding, keeping it visible with the reason', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-model-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-model-'));
   cpSync(MAIN, dir, { recursive: true });
   writeFileSync(path.join(dir, '.lockpath'), 'allow deadlock-risk entry=set_workers wait=barrier_wait_and_destroy reason="test: accepted risk"\nentry set_worker\n');
   const r = lockpath('analyze', dir, '--format', 'json');
@@ -91,7 +100,7 @@ test('an allow rule in .lockpath suppresses a finding, keeping it visible with t
 });
 
 test('a model file with a syntax error stops the run with file:line:col', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-badmodel-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-badmodel-'));
   writeFileSync(path.join(dir, 'a.c'), 'void f(void) {}\n');
   writeFileSync(path.join(dir, 'm.lockpath'), '# ok\nlock L acquire=a\n');
   const r = lockpath('analyze', dir, '--model', path.join(dir, 'm.lockpath'));
@@ -100,7 +109,7 @@ test('a model file with a syntax error stops the run with file:line:col', () => 
 });
 
 test('diff reports findings fixed and new between two git revisions', () => {
-  const repo = mkdtempSync(path.join(os.tmpdir(), 'lockpath-diff-'));
+  const repo = tempDir(path.join(os.tmpdir(), 'lockpath-diff-'));
   cpSync(MAIN, path.join(repo, 'module'), { recursive: true });
   git(repo, 'init', '-q');
   git(repo, 'add', '.');

@@ -1,10 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { analyzeTree } from '../../src/analyzer/analyze';
 import { analyzeFixture } from '../support/analyze';
+
+const tempDirs: string[] = [];
+/** A temporary directory removed when this test file finishes. */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(prefix);
+  tempDirs.push(d);
+  return d;
+}
+after(() => { for (const d of tempDirs) rmSync(d, { recursive: true, force: true }); });
 
 test('binary, non-UTF-8 and empty files: the first two are skipped and reported, nothing crashes', async () => {
   const { graph } = await analyzeFixture('bad_input');
@@ -16,7 +25,7 @@ test('binary, non-UTF-8 and empty files: the first two are skipped and reported,
 });
 
 test('files over the size limit are skipped with the sizes in the report', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-big-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-big-'));
   writeFileSync(path.join(dir, 'big.c'), `int big(void) { return 0; }\n${'/* padding */\n'.repeat(2000)}`);
   writeFileSync(path.join(dir, 'small.c'), 'int small(void) { return big(); }\n');
   const { graph } = await analyzeTree(dir, { workers: 0, selection: { maxFileBytes: 1000 } });
@@ -26,7 +35,7 @@ test('files over the size limit are skipped with the sizes in the report', async
 });
 
 test('an unreadable path is reported, not fatal', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-dangling-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-dangling-'));
   symlinkSync(path.join(dir, 'nowhere.c'), path.join(dir, 'dangling.c'));
   writeFileSync(path.join(dir, 'ok.c'), 'void ok(void) {}\n');
   const { graph } = await analyzeTree(dir, { workers: 0 });
@@ -35,7 +44,7 @@ test('an unreadable path is reported, not fatal', async () => {
 });
 
 test('malformed C and cyclic or exploding macros terminate with partial results', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-malformed-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-malformed-'));
   const doubling = Array.from({ length: 40 }, (_, i) => `#define X${i + 1}(a) X${i}(a) X${i}(a)`).join('\n');
   writeFileSync(path.join(dir, 'bad.c'), [
     '#define A B', '#define B A()', '#define X0(a) call_it(a)', doubling,
