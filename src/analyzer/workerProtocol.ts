@@ -5,7 +5,8 @@ import type { MacroDef } from './macros';
 export interface WorkerRequest {
   parser: BackendName;
   jobs: ExtractJob[];
-  sharedMacros: MacroDef[];
+  /** The header macros, sent with a worker's first request only (null afterwards). */
+  sharedMacros: MacroDef[] | null;
   localMacros: [string, MacroDef[]][];
 }
 
