@@ -18,6 +18,8 @@ export interface ConcurrencyResult {
   summary: FindingsSummary;
   /** Functions that may block, keyed by function id. */
   mayBlock: Map<string, BlockingSummary>;
+  /** Every thread context per lock: `entries` (main thread, entry points) or a thread root; entry mask per function. */
+  contexts: { lock: string; id: string; root: number | null; reached: Uint8Array; heldEdges: (edge: number) => boolean }[];
 }
 
 /** Most findings one (entry, wait) pair may produce, one per distinct dispatch target. */
@@ -32,11 +34,13 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const releasers = new Releasers(program, profile, waitFinder);
   const findings: Finding[] = [];
   let contexts = 0;
+  const contextInfo: ConcurrencyResult['contexts'] = [];
   for (const lock of profile.locks) {
     const analysis = new LockStateAnalysis(program, lock);
     const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock);
     const ctxs = builder.buildContexts();
     contexts += ctxs.length;
+    for (const c of ctxs) contextInfo.push({ lock: lock.lock, id: c.id, root: c.root, reached: c.reached, heldEdges: builder.heldEdgePredicate(c) });
     for (const ctx of ctxs) {
       for (const w of waits) findings.push(...builder.waitFindings(ctx, w));
       if (lock.requiredBy && ctx.root !== null) findings.push(...builder.requiredApiFindings(ctx));
@@ -50,6 +54,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
     findings: unique,
     summary: { counts, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
     mayBlock: blockingSummaries(program, graph, waits),
+    contexts: contextInfo,
   };
 }
 
@@ -250,6 +255,10 @@ class FindingBuilder {
   }
 
   private readonly heldEdges = new Map<ThreadContext, Uint8Array>();
+
+  heldEdgePredicate(ctx: ThreadContext): (ei: number) => boolean {
+    return this.heldEdge(ctx);
+  }
 
   /** An edge along which the lock may be held at the call, in this context. */
   private heldEdge(ctx: ThreadContext): (ei: number) => boolean {

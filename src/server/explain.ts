@@ -1,0 +1,59 @@
+import type { ProjectSession } from '../analyzer/session';
+import type { Finding } from '../analyzer/concurrency/types';
+import { SYNC_EDGE_KINDS } from '../analyzer/graph';
+import { shortName } from '../analyzer/report/formats';
+
+// What the editor says about a function: which thread contexts run it, whether the GIL is held
+// there and from which entry points, and which findings go through it. Shared by hover and CodeLens.
+
+export interface FunctionContext { lock: string; context: string; state: 'held' | 'may-be-held' | 'not-held' }
+
+const cache = new WeakMap<ProjectSession, { revision: number; entries: Map<number, number[]> }>();
+
+export function contextsOf(session: ProjectSession, fn: number): FunctionContext[] {
+  const out: FunctionContext[] = [];
+  for (const c of session.concurrency.contexts) {
+    const m = c.reached[fn];
+    if (!m) continue;
+    out.push({ lock: c.lock, context: c.root === null ? 'main thread (entry points)' : `thread ${shortName(c.id)}`, state: m === 1 ? 'held' : m & 1 ? 'may-be-held' : 'not-held' });
+  }
+  return out;
+}
+
+/** Entry points from which `fn` is reached with the lock of the `entries` context held. */
+export function entriesHolding(session: ProjectSession, fn: number, lock = 'GIL'): number[] {
+  let c = cache.get(session);
+  if (!c || c.revision !== session.revision) cache.set(session, (c = { revision: session.revision, entries: new Map() }));
+  const key = fn;
+  const hit = c.entries.get(key);
+  if (hit) return hit;
+  const ctx = session.concurrency.contexts.find((x) => x.lock === lock && x.root === null);
+  const p = session.analysis.program;
+  if (!ctx || !(ctx.reached[fn] & 1)) {
+    c.entries.set(key, []);
+    return [];
+  }
+  const seen = new Set([fn]);
+  const stack = [fn];
+  while (stack.length) {
+    const f = stack.pop()!;
+    for (const ei of p.in[f]) {
+      const e = p.edges[ei];
+      if (!SYNC_EDGE_KINDS.includes(e.kind) || !ctx.heldEdges(ei)) continue;
+      const from = p.idToIndex.get(e.from)!;
+      if (!seen.has(from)) { seen.add(from); stack.push(from); }
+    }
+  }
+  const entries = [...seen].filter((f) => p.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
+  c.entries.set(key, entries);
+  return entries;
+}
+
+/** Unsuppressed findings whose lock-holding path runs through the function (or waits in it). */
+export function findingsThrough(session: ProjectSession, fnId: string): Finding[] {
+  return session.findings.filter((f) => !f.suppressed && (f.entry.function === fnId || f.path.some((h) => h.to === fnId) || f.wait?.function === fnId || f.call?.function === fnId));
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

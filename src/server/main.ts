@@ -1,0 +1,213 @@
+// The lockpath language server: LSP glue only. Started by the VS Code client over IPC, or on its
+// own with `--stdio`. Every feature calls the analyzer through ProjectSession.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import {
+  createConnection, DidChangeConfigurationNotification, FileChangeType, ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+  CodeLensRefreshRequest,
+} from 'vscode-languageserver/node';
+import type { InitializeParams, InitializeResult, WorkspaceFolder } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { DEFAULT_SETTINGS, resolveSettings } from '../shared/settings';
+import type { InitializationOptions } from '../shared/protocol';
+import { MODEL_FILE_NAME } from '../analyzer/project';
+import { DEFAULT_SELECTION } from '../analyzer/files';
+import { Workspace } from './workspace';
+import { DiagnosticsPublisher } from './diagnostics';
+import { hover } from './hover';
+import { codeLenses } from './codeLens';
+import { incoming, outgoing, prepare } from './callHierarchy';
+import { registerCustomRequests } from './customRequests';
+import { isModelFile, modelCompletion, modelDiagnostics } from './modelFileFeatures';
+import { uriToPath } from './lsp';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+let workspace: Workspace;
+let publisher: DiagnosticsPublisher;
+let folders: WorkspaceFolder[] = [];
+let supportsConfiguration = false;
+let supportsProgress = false;
+let supportsCodeLensRefresh = false;
+
+function refreshCodeLenses(): void {
+  if (supportsCodeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+}
+const EDIT_DEBOUNCE_MS = 120;
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  const init = (params.initializationOptions ?? {}) as InitializationOptions;
+  const cacheDir = init.cacheDir ?? process.env.LOCKPATH_CACHE_DIR;
+  workspace = new Workspace(connection, DEFAULT_SETTINGS, cacheDir ? path.join(cacheDir, 'facts') : undefined);
+  publisher = new DiagnosticsPublisher(connection, workspace);
+  folders = params.workspaceFolders ?? (params.rootUri ? [{ uri: params.rootUri, name: 'root' }] : []);
+  supportsConfiguration = !!params.capabilities.workspace?.configuration;
+  supportsProgress = !!params.capabilities.window?.workDoneProgress;
+  supportsCodeLensRefresh = !!params.capabilities.workspace?.codeLens?.refreshSupport;
+  return {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      hoverProvider: true,
+      codeLensProvider: { resolveProvider: false },
+      callHierarchyProvider: true,
+      completionProvider: { triggerCharacters: [' ', '='] },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+    serverInfo: { name: 'lockpath', version: '0.1.0' },
+  };
+});
+
+async function loadSettings(): Promise<void> {
+  if (!supportsConfiguration) return;
+  const raw = await connection.workspace.getConfiguration('lockpath').catch(() => undefined);
+  workspace.setSettings(resolveSettings(raw));
+}
+
+async function indexFolder(folder: WorkspaceFolder): Promise<void> {
+  const progress = supportsProgress ? await connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+  progress?.begin('lockpath: indexing', 0, folder.name, true);
+  await workspace.addFolder(folder.uri, progress ? {
+    report: (message, percentage) => progress.report(percentage ?? 0, message),
+    token: progress.token,
+    done: () => progress.done(),
+  } : undefined);
+  publisher.publishAll();
+  publishOpenModelFiles();
+  refreshCodeLenses();
+}
+
+connection.onInitialized(async () => {
+  if (supportsConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'lockpath' }).catch(() => undefined);
+  await loadSettings();
+  connection.workspace.onDidChangeWorkspaceFolders(async (e) => {
+    for (const f of e.removed) workspace.removeFolder(f.uri);
+    for (const f of e.added) await indexFolder(f);
+    publisher.publishAll();
+  });
+  for (const f of folders) await indexFolder(f);
+});
+
+connection.onDidChangeConfiguration(async () => {
+  const before = JSON.stringify(workspace.currentSettings);
+  await loadSettings();
+  const after = workspace.currentSettings;
+  const b = JSON.parse(before) as typeof after;
+  // Severities only change how findings are shown; file selection and parser need a re-index.
+  if (JSON.stringify([b.include, b.exclude, b.parser]) !== JSON.stringify([after.include, after.exclude, after.parser])) {
+    for (const state of [...workspace.folders.values()]) await indexFolder({ uri: state.uri, name: path.basename(state.root) });
+  }
+  publisher.publishAll();
+  refreshCodeLenses();
+});
+
+// ------------------------------------------------------------------ edits and files on disk
+
+const pending = new Map<string, NodeJS.Timeout>();
+
+function scheduleUpdate(uri: string, text: () => Promise<string | null>): void {
+  clearTimeout(pending.get(uri));
+  pending.set(uri, setTimeout(() => {
+    pending.delete(uri);
+    void applyUpdate(uri, text);
+  }, EDIT_DEBOUNCE_MS));
+}
+
+async function applyUpdate(uri: string, text: () => Promise<string | null>): Promise<void> {
+  const loc = workspace.locate(uri);
+  if (!loc) return;
+  if (isModelFile(uri) && path.basename(uri) === MODEL_FILE_NAME) {
+    await workspace.enqueue(loc.state, async () => loc.state.session?.updateModel(await text()));
+  } else {
+    if (!loc.state.session?.wantsFile(loc.rel)) return;
+    const changed = await workspace.enqueue(loc.state, async () => loc.state.session?.updateFile(loc.rel, await text()) ?? false);
+    if (!changed) return;
+  }
+  workspace.sendStatus(loc.state);
+  publisher.publishAll();
+  publishOpenModelFiles();
+  refreshCodeLenses();
+}
+
+async function readDisk(uri: string): Promise<string | null> {
+  const file = uriToPath(uri);
+  if (!file) return null;
+  try {
+    const buf = await fs.readFile(file);
+    if (buf.length > DEFAULT_SELECTION.maxFileBytes || buf.subarray(0, 8192).includes(0)) return null;
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return null;
+  }
+}
+
+documents.onDidChangeContent((e) => {
+  if (isModelFile(e.document.uri)) {
+    publishModelDiagnostics(e.document);
+    return;
+  }
+  const doc = e.document;
+  scheduleUpdate(doc.uri, async () => doc.getText());
+});
+
+documents.onDidSave((e) => {
+  if (isModelFile(e.document.uri)) scheduleUpdate(e.document.uri, async () => e.document.getText());
+});
+
+documents.onDidClose((e) => {
+  // The editor's unsaved text no longer counts: go back to the file on disk.
+  if (!isModelFile(e.document.uri)) scheduleUpdate(e.document.uri, () => readDisk(e.document.uri));
+});
+
+connection.onDidChangeWatchedFiles((e) => {
+  for (const change of e.changes) {
+    if (documents.get(change.uri)) continue; // open documents are tracked through didChange
+    scheduleUpdate(change.uri, () => (change.type === FileChangeType.Deleted ? Promise.resolve(null) : readDisk(change.uri)));
+  }
+});
+
+function publishModelDiagnostics(doc: TextDocument): void {
+  void connection.sendDiagnostics({ uri: doc.uri, diagnostics: modelDiagnostics(workspace, doc) });
+}
+
+function publishOpenModelFiles(): void {
+  for (const doc of documents.all()) if (isModelFile(doc.uri)) publishModelDiagnostics(doc);
+}
+
+// ------------------------------------------------------------------ features
+
+connection.onHover(async (params) => {
+  const doc = documents.get(params.textDocument.uri);
+  const loc = workspace.locate(params.textDocument.uri);
+  if (!doc || !loc) return null;
+  await loc.state.ready;
+  return hover(workspace, doc, params.position.line, params.position.character);
+});
+
+connection.onCodeLens(async (params) => {
+  const loc = workspace.locate(params.textDocument.uri);
+  if (!loc) return [];
+  await loc.state.ready;
+  return codeLenses(workspace, params.textDocument.uri);
+});
+
+connection.languages.callHierarchy.onPrepare(async (params) => {
+  const doc = documents.get(params.textDocument.uri);
+  const loc = workspace.locate(params.textDocument.uri);
+  if (!doc || !loc) return null;
+  await loc.state.ready;
+  return prepare(workspace, doc, params.position.line, params.position.character);
+});
+connection.languages.callHierarchy.onIncomingCalls((params) => incoming(workspace, params.item));
+connection.languages.callHierarchy.onOutgoingCalls((params) => outgoing(workspace, params.item));
+
+connection.onCompletion(async (params) => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc || !isModelFile(doc.uri)) return [];
+  await workspace.locate(doc.uri)?.state.ready;
+  return modelCompletion(workspace, doc, params.position.line, params.position.character);
+});
+
+registerCustomRequests(connection, () => workspace);
+
+documents.listen(connection);
+connection.listen();
