@@ -26,7 +26,9 @@ await Promise.all(entries.map((e) => build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  sourcemap: true,
+  // Packaging (LOCKPATH_PACKAGE=1) ships minified bundles without source maps.
+  sourcemap: process.env.LOCKPATH_PACKAGE !== '1',
+  minify: process.env.LOCKPATH_PACKAGE === '1',
   // The native parser is optional and loaded lazily; never bundle it.
   external: ['tree-sitter', 'tree-sitter-c', ...(e.external ?? [])],
   logLevel: 'warning',

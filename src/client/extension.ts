@@ -1,0 +1,115 @@
+// The lockpath VS Code extension: a thin client. It starts the language server (IPC), registers
+// the commands the server's CodeLens and hovers invoke, and shows indexing state in the status bar.
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
+import type { LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import {
+  COMMANDS, FindingRequest, FunctionNamesRequest, GraphRequest, SarifRequest, StatusNotification, TraceRequest,
+} from '../shared/protocol';
+import type { InitializationOptions, StatusParams } from '../shared/protocol';
+import { findingText, graphMermaid, traceText } from './render';
+
+let client: LanguageClient | undefined;
+const VIEW_SCHEME = 'lockpath-view';
+const views = new Map<string, string>();
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const serverModule = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module: serverModule, transport: TransportKind.ipc },
+    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
+  };
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const initializationOptions: InitializationOptions = { cacheDir: storage.fsPath };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file', language: 'c' }, { scheme: 'file', language: 'cpp', pattern: '**/*.h' }, { scheme: 'file', language: 'lockpath' }],
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h,lockpath}'), configurationSection: 'lockpath' },
+    initializationOptions,
+  };
+  client = new LanguageClient('lockpath', 'lockpath', serverOptions, clientOptions);
+
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  status.text = '$(sync~spin) lockpath';
+  status.command = COMMANDS.showFindingTrace;
+  status.show();
+  context.subscriptions.push(status);
+
+  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, {
+    provideTextDocumentContent: (uri) => views.get(uri.toString()) ?? '',
+  }));
+
+  const show = async (title: string, text: string, language = 'plaintext') => {
+    const uri = vscode.Uri.parse(`${VIEW_SCHEME}:${encodeURIComponent(title)}`);
+    views.set(uri.toString(), text);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, language);
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+  };
+  const wordAtCursor = () => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return undefined;
+    const range = editor.document.getWordRangeAtPosition(editor.selection.active, /[A-Za-z_][A-Za-z0-9_]*/);
+    return range ? editor.document.getText(range) : undefined;
+  };
+  const pickFunction = async (placeHolder: string, initial?: string) => {
+    const names = await client!.sendRequest(FunctionNamesRequest, {});
+    const item = await vscode.window.showQuickPick(names, { placeHolder, matchOnDescription: true, ...(initial ? { value: initial } : {}) } as vscode.QuickPickOptions);
+    return item;
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMANDS.traceBetween, async (args?: { from?: string; to?: string; via?: string[] }) => {
+      const from = args?.from ?? await pickFunction('Trace from function…', wordAtCursor());
+      if (!from) return;
+      const to = args?.to ?? await pickFunction('…to function');
+      if (!to) return;
+      try {
+        const r = await client!.sendRequest(TraceRequest, { from, to, via: args?.via ?? [] });
+        await show(`trace ${from} → ${to}`, traceText(r));
+      } catch (err) {
+        void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.showGraph, async (args?: { folder?: string; around?: string }) => {
+      const around = args?.around ?? wordAtCursor() ?? await pickFunction('Show the call graph around…');
+      if (!around) return;
+      try {
+        const g = await client!.sendRequest(GraphRequest, { around, depth: 2, direction: 'both', ...(args?.folder ? { folder: args.folder } : {}) });
+        await show(`graph around ${around}`, graphMermaid(g), 'markdown');
+      } catch (err) {
+        void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.showFindingTrace, async (args?: { folder?: string; id?: string }) => {
+      if (!args?.id) {
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+        return;
+      }
+      const f = await client!.sendRequest(FindingRequest, { id: args.id, ...(args.folder ? { folder: args.folder } : {}) });
+      if (f) await show(`finding ${f.id}`, findingText(f));
+    }),
+    vscode.commands.registerCommand(COMMANDS.exportSarif, async () => {
+      const sarif = await client!.sendRequest(SarifRequest, {});
+      const target = await vscode.window.showSaveDialog({ filters: { SARIF: ['sarif', 'json'] }, defaultUri: vscode.Uri.file('lockpath.sarif') });
+      if (!target) return;
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(JSON.stringify(sarif, null, 2)));
+      void vscode.window.showInformationMessage(`lockpath: findings written to ${target.fsPath}`);
+    }),
+    vscode.commands.registerCommand(COMMANDS.restartServer, async () => {
+      status.text = '$(sync~spin) lockpath';
+      await client!.restart();
+    }),
+  );
+
+  client.onNotification(StatusNotification, (s: StatusParams) => {
+    if (s.state === 'indexing') status.text = `$(sync~spin) lockpath ${s.parsed ?? 0}/${s.total ?? '?'}`;
+    else if (s.state === 'error') status.text = '$(error) lockpath';
+    else status.text = s.deadlockRisks ? `$(warning) lockpath: ${s.deadlockRisks} deadlock risk${s.deadlockRisks === 1 ? '' : 's'}` : `$(check) lockpath: ${s.findings ?? 0} findings`;
+    status.tooltip = s.message ?? 'lockpath: blocking waits under global locks';
+  });
+  await client.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+}
