@@ -29,6 +29,8 @@ await Promise.all(entries.map((e) => build({
   // Packaging (LOCKPATH_PACKAGE=1) ships minified bundles without source maps.
   sourcemap: process.env.LOCKPATH_PACKAGE !== '1',
   minify: process.env.LOCKPATH_PACKAGE === '1',
+  // The CommonJS build of web-tree-sitter: its ESM build needs import.meta.url, absent in CJS bundles.
+  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
   // The native parser is optional and loaded lazily; never bundle it.
   external: ['tree-sitter', 'tree-sitter-c', ...(e.external ?? [])],
   logLevel: 'warning',

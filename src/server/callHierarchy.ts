@@ -45,15 +45,16 @@ export function prepare(workspace: Workspace, doc: TextDocument, line: number, c
   if (!loc || !session) return null;
   const text = doc.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
   const w = wordAt(text.replace(/\r?\n$/, ''), character);
-  if (!w) return null;
   const p = session.analysis.program;
-  // A definition in this file first, then the target of a call at this position.
-  let fns = p.functions.filter((f) => f.defined && f.name === w.word && f.file === loc.rel && f.line === line + 1);
-  if (!fns.length) {
+  // The function named at the cursor (a definition here, or a call's targets), else the function
+  // whose header is on this line, wherever the cursor sits on it.
+  let fns = w ? p.functions.filter((f) => f.defined && f.name === w.word && f.file === loc.rel && f.line === line + 1) : [];
+  if (!fns.length && w) {
     const call = workspace.callAt(session, loc.rel, line + 1, w.word);
     if (call) fns = (p.callEdges[call.fnIndex]?.[call.callIndex] ?? []).map((ei) => p.functions[p.idToIndex.get(p.edges[ei].to)!]);
   }
-  if (!fns.length) fns = p.functions.filter((f) => f.defined && f.name === w.word);
+  if (!fns.length) fns = p.functions.filter((f) => f.defined && f.file === loc.rel && f.line === line + 1);
+  if (!fns.length && w) fns = p.functions.filter((f) => f.defined && f.name === w.word);
   const items = fns.map((f) => item(loc.state, f)).filter((x): x is CallHierarchyItem => !!x);
   return items.length ? items : null;
 }

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import os from 'node:os';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { FIXTURES, REPO } from '../support/analyze';
 
 // The CLI as users run it: the built bundle through the package's bin script.
@@ -107,4 +109,17 @@ test('stats reports files, functions, edge kinds and unresolved sites', () => {
   for (const k of ['direct', 'macro', 'indirect', 'handoff', 'registration']) assert.ok(s.edges[k] > 0, `edges of kind ${k}`);
   assert.ok(s.filesParsed >= 8);
   assert.equal(s.indirectSites.total, s.indirectSites.resolved + s.indirectSites.unresolved);
+});
+
+test('the bundles run without node_modules (as the packaged extension and an installed CLI do)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-isolated-'));
+  try {
+    cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    cpSync(path.join(REPO, 'bin'), path.join(dir, 'bin'), { recursive: true });
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'lockpath.js'), 'trace', MAIN, '--from', 'set_workers', '--to', 'barrier_wait_and_destroy', '--workers', '2'], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /barrier_wait_and_destroy/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Language, Parser } from 'web-tree-sitter';
 import type { BackendName, ParserBackend, SyntaxTree } from './syntax';
 
 const localRequire = createRequire(__filename);
@@ -15,8 +16,9 @@ function locateAsset(fileName: string, packageSpecifier: string): string {
   return localRequire.resolve(packageSpecifier);
 }
 
+// web-tree-sitter is imported statically so the bundles carry it (the packaged extension has no
+// node_modules); the native binding is optional and stays a lazy require.
 async function createWasmBackend(): Promise<ParserBackend> {
-  const { Parser, Language } = localRequire('web-tree-sitter') as typeof import('web-tree-sitter');
   const runtimeWasm = locateAsset('tree-sitter.wasm', 'web-tree-sitter/tree-sitter.wasm');
   await Parser.init({ locateFile: () => runtimeWasm });
   const language = await Language.load(locateAsset('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
