@@ -33,7 +33,6 @@ let supportsCodeLensRefresh = false;
 function refreshCodeLenses(): void {
   if (supportsCodeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
 }
-const EDIT_DEBOUNCE_MS = 120;
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   const init = (params.initializationOptions ?? {}) as InitializationOptions;
@@ -102,14 +101,32 @@ connection.onDidChangeConfiguration(async () => {
 
 // ------------------------------------------------------------------ edits and files on disk
 
-const pending = new Map<string, NodeJS.Timeout>();
+/**
+ * Updates run at once; while one runs for a document, later edits only replace the text to apply
+ * next, so a burst of keystrokes costs at most one extra analysis.
+ */
+const updates = new Map<string, { next: (() => Promise<string | null>) | null }>();
 
 function scheduleUpdate(uri: string, text: () => Promise<string | null>): void {
-  clearTimeout(pending.get(uri));
-  pending.set(uri, setTimeout(() => {
-    pending.delete(uri);
-    void applyUpdate(uri, text);
-  }, EDIT_DEBOUNCE_MS));
+  const running = updates.get(uri);
+  if (running) {
+    running.next = text;
+    return;
+  }
+  const state: { next: (() => Promise<string | null>) | null } = { next: null };
+  updates.set(uri, state);
+  const run = async (source: () => Promise<string | null>): Promise<void> => {
+    try {
+      await applyUpdate(uri, source);
+    } catch (err) {
+      connection.console.error(`lockpath: update of ${uri} failed: ${(err as Error).message}`);
+    }
+    const next = state.next;
+    state.next = null;
+    if (next) setImmediate(() => void run(next));
+    else updates.delete(uri);
+  };
+  setImmediate(() => void run(text));
 }
 
 async function applyUpdate(uri: string, text: () => Promise<string | null>): Promise<void> {

@@ -68,11 +68,27 @@ async function openFile(name: string, line?: string): Promise<void> {
   await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 15_000 });
   await page.keyboard.press('Enter');
   await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 15_000 });
-  if (line) {
+  if (line) await goTo(line);
+}
+
+/** Go to `line:col`, confirmed by the status bar's cursor position (the quick input can lag). */
+async function goTo(lineCol: string): Promise<void> {
+  const [line, col] = lineCol.split(':');
+  const status = page.locator('#status\\.editor\\.selection');
+  for (let attempt = 0; attempt < 3; attempt++) {
     await page.keyboard.press('Control+G');
-    await page.keyboard.type(line);
+    await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+    await page.keyboard.type(lineCol, { delay: 20 });
+    await page.waitForTimeout(300);
     await page.keyboard.press('Enter');
+    try {
+      await status.filter({ hasText: new RegExp(`Ln ${line}, Col ${col}\\b`) }).waitFor({ timeout: 5_000 });
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+    }
   }
+  throw new Error(`could not move the cursor to ${lineCol}`);
 }
 
 before(async () => {

@@ -1,0 +1,107 @@
+// Benchmark (not a test) of the language server over stdio on a real tree:
+//   cold index time, warm (cached) start time, and didChange → publishDiagnostics latency.
+//   npm run bench:lsp -- <dir> [--file src/config.c] [--edits 50]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ConfigurationRequest, createProtocolConnection, DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, ExitNotification,
+  InitializedNotification, InitializeRequest, PublishDiagnosticsNotification, RegistrationRequest, ShutdownRequest,
+  StreamMessageReader, StreamMessageWriter, WorkDoneProgressCreateRequest,
+} from 'vscode-languageserver-protocol/node';
+import { StatusNotification } from '../src/shared/protocol';
+
+const REPO = path.join(__dirname, '..');
+
+async function startServer(root: string, cacheDir: string) {
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'server.js'), '--stdio'], { stdio: 'pipe' });
+  child.stderr.on('data', () => undefined);
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+  connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => ({})));
+  connection.onRequest(RegistrationRequest.type, () => null);
+  let readyAt = 0;
+  let ready!: () => void;
+  const readyPromise = new Promise<void>((r) => { ready = r; });
+  connection.onNotification(StatusNotification, (s) => { if (s.state === 'ready' && !readyAt) { readyAt = performance.now(); ready(); } });
+  let onDiagnostics: (() => void) | null = null;
+  connection.onNotification(PublishDiagnosticsNotification.type, () => onDiagnostics?.());
+  connection.listen();
+  const started = performance.now();
+  await connection.sendRequest(InitializeRequest.type, {
+    processId: process.pid, rootUri: null,
+    workspaceFolders: [{ uri: pathToFileURL(root).toString(), name: 'bench' }],
+    capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true } },
+    initializationOptions: { cacheDir },
+  });
+  await connection.sendNotification(InitializedNotification.type, {});
+  await readyPromise;
+  return {
+    connection,
+    indexMs: readyAt - started,
+    nextDiagnostics: () => new Promise<void>((r) => { onDiagnostics = () => { onDiagnostics = null; r(); }; }),
+    async stop() {
+      await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
+      await connection.sendNotification(ExitNotification.type).catch(() => undefined);
+      connection.dispose();
+      child.kill();
+    },
+  };
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const dir = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a) && !a.endsWith('.c'));
+  const fileFlag = args.indexOf('--file');
+  const file = fileFlag >= 0 ? args[fileFlag + 1] : 'src/config.c';
+  const editsFlag = args.indexOf('--edits');
+  const edits = editsFlag >= 0 ? Number(args[editsFlag + 1]) : 50;
+  if (!dir) {
+    console.error('usage: npm run bench:lsp -- <dir> [--file src/config.c] [--edits 50]');
+    process.exitCode = 2;
+    return;
+  }
+  const root = path.resolve(dir);
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-bench-cache-'));
+  try {
+    const cold = await startServer(root, cacheDir);
+    console.log(`cold index (empty cache): ${cold.indexMs.toFixed(0)} ms`);
+    // Edits in the file that holds the entry point: toggle a comment inside a function body.
+    const uri = pathToFileURL(path.join(root, file)).toString();
+    const text = readFileSync(path.join(root, file), 'utf8');
+    await cold.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'c', version: 1, text } });
+    await new Promise((r) => setTimeout(r, 500));
+    const anchor = text.indexOf('{', text.indexOf('set_workers('));
+    const before = text.slice(0, anchor + 1);
+    const line = before.split('\n').length - 1;
+    const character = anchor + 1 - (before.lastIndexOf('\n') + 1);
+    const latencies: number[] = [];
+    for (let i = 0; i < edits; i++) {
+      const insert = i % 2 === 0;
+      const wait = cold.nextDiagnostics();
+      const t0 = performance.now();
+      await cold.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+        textDocument: { uri, version: i + 2 },
+        contentChanges: [insert ? { range: { start: { line, character }, end: { line, character } }, text: ' /*x*/' } : { range: { start: { line, character }, end: { line, character: character + 6 } }, text: '' }],
+      });
+      await wait;
+      latencies.push(performance.now() - t0);
+    }
+    console.log(`didChange → publishDiagnostics over ${edits} edits of ${file}: median ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms`);
+    await cold.stop();
+    const warm = await startServer(root, cacheDir);
+    console.log(`warm start (facts cached): ${warm.indexMs.toFixed(0)} ms = ${((warm.indexMs / cold.indexMs) * 100).toFixed(0)}% of cold`);
+    await warm.stop();
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+void main();
