@@ -29,6 +29,7 @@ let folders: WorkspaceFolder[] = [];
 let supportsConfiguration = false;
 let supportsProgress = false;
 let supportsCodeLensRefresh = false;
+let supportsWorkspaceFolders = false;
 
 function refreshCodeLenses(): void {
   if (supportsCodeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
@@ -43,6 +44,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   supportsConfiguration = !!params.capabilities.workspace?.configuration;
   supportsProgress = !!params.capabilities.window?.workDoneProgress;
   supportsCodeLensRefresh = !!params.capabilities.workspace?.codeLens?.refreshSupport;
+  supportsWorkspaceFolders = !!params.capabilities.workspace?.workspaceFolders;
   return {
     capabilities: {
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -78,11 +80,14 @@ async function indexFolder(folder: WorkspaceFolder): Promise<void> {
 connection.onInitialized(async () => {
   if (supportsConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'lockpath' }).catch(() => undefined);
   await loadSettings();
-  connection.workspace.onDidChangeWorkspaceFolders(async (e) => {
-    for (const f of e.removed) workspace.removeFolder(f.uri);
-    for (const f of e.added) await indexFolder(f);
-    publisher.publishAll();
-  });
+  // Clients without workspace folders (a plain rootUri) get a fixed root.
+  if (supportsWorkspaceFolders) {
+    connection.workspace.onDidChangeWorkspaceFolders(async (e) => {
+      for (const f of e.removed) workspace.removeFolder(f.uri);
+      for (const f of e.added) await indexFolder(f);
+      publisher.publishAll();
+    });
+  }
   for (const f of folders) await indexFolder(f);
 });
 
