@@ -27,7 +27,11 @@ async function startServer(root: string, cacheDir: string) {
   const readyPromise = new Promise<void>((r) => { ready = r; });
   connection.onNotification(StatusNotification, (s) => { if (s.state === 'ready' && !readyAt) { readyAt = performance.now(); ready(); } });
   let onDiagnostics: (() => void) | null = null;
-  connection.onNotification(PublishDiagnosticsNotification.type, () => onDiagnostics?.());
+  let lastPublish = 0;
+  connection.onNotification(PublishDiagnosticsNotification.type, () => {
+    lastPublish = performance.now();
+    onDiagnostics?.();
+  });
   connection.listen();
   const started = performance.now();
   await connection.sendRequest(InitializeRequest.type, {
@@ -42,6 +46,10 @@ async function startServer(root: string, cacheDir: string) {
     connection,
     indexMs: readyAt - started,
     nextDiagnostics: () => new Promise<void>((r) => { onDiagnostics = () => { onDiagnostics = null; r(); }; }),
+    /** Waits until the server has been quiet for `ms` (the rest of a publish burst). */
+    async settle(ms = 300) {
+      while (performance.now() - lastPublish < ms) await new Promise((r) => setTimeout(r, 50));
+    },
     async stop() {
       await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
       await connection.sendNotification(ExitNotification.type).catch(() => undefined);
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
     const uri = pathToFileURL(path.join(root, file)).toString();
     const text = readFileSync(path.join(root, file), 'utf8');
     await cold.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'c', version: 1, text } });
-    await new Promise((r) => setTimeout(r, 500));
+    await cold.settle(1000);
     const anchor = text.indexOf('{', text.indexOf('set_workers('));
     const before = text.slice(0, anchor + 1);
     const line = before.split('\n').length - 1;
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
       });
       await wait;
       latencies.push(performance.now() - t0);
+      await cold.settle();
     }
     console.log(`didChange → publishDiagnostics over ${edits} edits of ${file}: median ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms`);
     await cold.stop();

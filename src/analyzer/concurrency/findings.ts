@@ -72,13 +72,13 @@ function blockingSummaries(program: LinkedProgram, graph: SyncGraph, waits: read
     const waitName = program.functions[w.fn].id;
     const seen = new Set([w.fn]);
     const queue: { fn: number; through: number }[] = [];
-    for (const ei of graph.in[w.fn]) queue.push({ fn: graph.idx(program.edges[ei].from), through: w.fn });
+    for (const ei of graph.in[w.fn]) queue.push({ fn: program.edgeFrom[ei], through: w.fn });
     while (queue.length) {
       const { fn, through } = queue.shift()!;
       if (seen.has(fn)) continue;
       seen.add(fn);
       get(fn).viaCallees.push({ wait: waitName, site: w.site, through: program.functions[through].id });
-      for (const ei of graph.in[fn]) queue.push({ fn: graph.idx(program.edges[ei].from), through: fn });
+      for (const ei of graph.in[fn]) queue.push({ fn: program.edgeFrom[ei], through: fn });
     }
   }
   return out;
@@ -104,8 +104,8 @@ class SyncGraph {
     this.in = program.functions.map(() => []);
     program.edges.forEach((e, i) => {
       if (!SYNC_EDGE_KINDS.includes(e.kind)) return;
-      this.out[program.idToIndex.get(e.from)!].push(i);
-      this.in[program.idToIndex.get(e.to)!].push(i);
+      this.out[program.edgeFrom[i]].push(i);
+      this.in[program.edgeTo[i]].push(i);
     });
   }
 
@@ -122,12 +122,12 @@ class SyncGraph {
       const f = queue[qi];
       for (const ei of outEdges[f]) {
         if (!allow(ei)) continue;
-        const t = this.idx(this.program.edges[ei].to);
+        const t = this.program.edgeTo[ei];
         if (parent.has(t)) continue;
         parent.set(t, ei);
         if (goal(t)) {
           const path: number[] = [];
-          for (let cur = t; parent.get(cur)! >= 0; cur = this.idx(this.program.edges[parent.get(cur)!].from)) path.unshift(parent.get(cur)!);
+          for (let cur = t; parent.get(cur)! >= 0; cur = this.program.edgeFrom[parent.get(cur)!]) path.unshift(parent.get(cur)!);
           return { path, end: t };
         }
         queue.push(t);
@@ -143,7 +143,7 @@ class SyncGraph {
       const f = stack.pop()!;
       for (const ei of this.out[f]) {
         if (!allow(ei)) continue;
-        const t = this.idx(this.program.edges[ei].to);
+        const t = this.program.edgeTo[ei];
         if (!seen.has(t)) { seen.add(t); stack.push(t); }
       }
     }
@@ -308,7 +308,7 @@ class FindingBuilder {
       const f = stack.pop()!;
       for (const ei of this.graph.in[f]) {
         if (!held(ei)) continue;
-        const from = this.graph.idx(this.program.edges[ei].from);
+        const from = this.program.edgeFrom[ei];
         if (!seen.has(from)) { seen.add(from); stack.push(from); }
       }
     }
@@ -414,7 +414,7 @@ class FindingBuilder {
     while (stack.length) {
       const f = stack.pop()!;
       for (const ei of this.graph.in[f]) {
-        const from = this.graph.idx(this.program.edges[ei].from);
+        const from = this.program.edgeFrom[ei];
         if (!seen.has(from)) { seen.add(from); stack.push(from); }
       }
     }
@@ -485,7 +485,7 @@ class FindingBuilder {
   private sequencedAfter(path: number[], w: WaitSite): SequencedAfter[] {
     const out: SequencedAfter[] = [];
     const steps: { fn: number; target: { call: number } | { loop: Stmt } | null }[] = path.map((ei) => {
-      const fn = this.graph.idx(this.program.edges[ei].from);
+      const fn = this.program.edgeFrom[ei];
       const ci = (this.program.callEdges[fn] ?? []).findIndex((list) => list.includes(ei));
       return { fn, target: ci >= 0 ? { call: ci } : null };
     });

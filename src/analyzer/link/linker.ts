@@ -22,6 +22,9 @@ export interface LinkedProgram {
   callEdges: number[][][];
   out: number[][];
   in: number[][];
+  /** Function index of each edge's caller and callee (the same as idToIndex of from/to, precomputed). */
+  edgeFrom: Int32Array;
+  edgeTo: Int32Array;
   idToIndex: Map<string, number>;
   unresolved: UnresolvedCall[];
   externalApiCalls: number;
@@ -80,8 +83,10 @@ class Linker {
     const indirectSites = this.buildCallEdges();
     this.markEntriesAndThreads();
     this.inferHandoffs();
-    const { out, inn } = this.adjacency();
+    const { out, inn, edgeFrom, edgeTo } = this.adjacency();
     return {
+      edgeFrom,
+      edgeTo,
       functions: this.fns.map((f) => f.node),
       facts: this.fns.map((f) => f.facts),
       edges: this.edges,
@@ -585,14 +590,20 @@ class Linker {
     return out;
   }
 
-  private adjacency(): { out: number[][]; inn: number[][] } {
+  private adjacency(): { out: number[][]; inn: number[][]; edgeFrom: Int32Array; edgeTo: Int32Array } {
     const out: number[][] = this.fns.map(() => []);
     const inn: number[][] = this.fns.map(() => []);
+    const edgeFrom = new Int32Array(this.edges.length);
+    const edgeTo = new Int32Array(this.edges.length);
     this.edges.forEach((e, i) => {
-      out[this.idToIndex.get(e.from)!].push(i);
-      inn[this.idToIndex.get(e.to)!].push(i);
+      const from = this.idToIndex.get(e.from)!;
+      const to = this.idToIndex.get(e.to)!;
+      edgeFrom[i] = from;
+      edgeTo[i] = to;
+      out[from].push(i);
+      inn[to].push(i);
     });
-    return { out, inn };
+    return { out, inn, edgeFrom, edgeTo };
   }
 }
 
