@@ -54,7 +54,9 @@ export function hover(workspace: Workspace, doc: TextDocument, line: number, cha
     const callee = targets[0] ? p.functions[p.idToIndex.get(targets[0].to)!] : undefined;
     const blocking = targets.map((e) => session.concurrency.mayBlock.get(e.to)).find(Boolean);
     const own = (session.concurrency.mayBlock.get(p.functions[call.fnIndex].id)?.own ?? []).find((wt) => wt.site.line === call.call.site.line);
-    const related = session.findings.filter((f) => !f.suppressed && (f.path.some((h) => h.site.file === loc.rel && h.site.line === line + 1) || (f.wait?.site.file === loc.rel && f.wait.site.line === line + 1) || (f.call?.site.file === loc.rel && f.call.site.line === line + 1)));
+    const related = session.findings.filter((f) => !f.suppressed && (f.path.some((h) => h.site.file === loc.rel && h.site.line === line + 1) || (f.wait?.site.file === loc.rel && f.wait.site.line === line + 1) || (f.call?.site.file === loc.rel && f.call.site.line === line + 1)))
+      // The most direct explanations first: deadlock risks, then the shortest paths.
+      .sort((a, b) => Number(b.class === 'deadlock-risk') - Number(a.class === 'deadlock-risk') || a.path.length - b.path.length);
     if (blocking || own || related.length) {
       const what = own ? `\`${own.expression}\` (${own.kind})` : blocking?.own[0] ? `\`${blocking.own[0].expression}\` in \`${shortName(blocking.function)}\`` : blocking?.viaCallees[0] ? `\`${shortName(blocking.viaCallees[0].wait)}\` (through \`${shortName(blocking.viaCallees[0].through)}\`)` : '';
       sections.push(`**lockpath** · \`${callee ? shortName(callee.id) : w.word}\` ${what ? `may block: ${what}` : 'is on a blocking path'}`);
@@ -76,7 +78,7 @@ export function hover(workspace: Workspace, doc: TextDocument, line: number, cha
     const via = blocking.own.length ? blocking.own.map((o) => `\`${o.expression}\``).join(', ') : `\`${shortName(blocking.viaCallees[0].wait)}\` through \`${shortName(blocking.viaCallees[0].through)}\``;
     sections.push(`May block: ${via}`);
   }
-  const findings = findingsThrough(session, fn.id);
+  const findings = findingsThrough(session, fn.id).sort((a, b) => a.path.length - b.path.length);
   for (const f of findings.slice(0, 2)) sections.push(findingLines(loc.state, f).join('\n'));
   if (findings.length > 2) sections.push(`… and ${findings.length - 2} more findings`);
   return { contents: { kind: 'markdown', value: sections.join('\n\n---\n\n') } };
