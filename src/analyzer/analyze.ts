@@ -270,7 +270,7 @@ function request(worker: Worker, req: WorkerRequest): Promise<ExtractResult[]> {
       worker.off('error', onError);
       if (res.ok) {
         if (process.env.LOCKPATH_DEBUG) console.error(`worker: ${req.jobs.length} files in ${Math.round(res.ms)} ms`);
-        resolve(res.results);
+        resolve(JSON.parse(res.results) as ExtractResult[]);
       } else reject(new Error(`parser worker failed: ${res.error}`));
     };
     const onError = (err: Error) => {

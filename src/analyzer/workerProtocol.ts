@@ -1,5 +1,5 @@
 import type { BackendName } from './parse/syntax';
-import type { ExtractJob, ExtractResult } from './extract/extractBatch';
+import type { ExtractJob } from './extract/extractBatch';
 import type { MacroDef } from './macros';
 
 export interface WorkerRequest {
@@ -10,4 +10,5 @@ export interface WorkerRequest {
   localMacros: [string, MacroDef[]][];
 }
 
-export type WorkerResponse = { ok: true; results: ExtractResult[]; ms: number } | { ok: false; error: string };
+/** `results` is the JSON text of an ExtractResult[]. */
+export type WorkerResponse = { ok: true; results: string; ms: number } | { ok: false; error: string };
