@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Edge, EntryPoint, Site } from '../graph';
+import type { EntryPoint, Site } from '../graph';
 import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';

@@ -61,14 +61,12 @@ class Linker {
   private externalApiCalls = 0;
   private readonly registrations: Map<string, Profile['registrations'][number]>;
   private readonly threadCreators: Map<string, number>;
-  private readonly dispatchers: Map<string, Profile['dispatchers'][number]>;
   private readonly registrarArgs = new Map<string, number[]>();
 
   constructor(private readonly files: readonly FileFacts[], private readonly profile: Profile) {
     this.symbols = new SymbolTable(files);
     this.registrations = new Map(profile.registrations.map((r) => [r.api, r]));
     this.threadCreators = new Map(profile.threadCreators.map((t) => [t.api, t.startArg]));
-    this.dispatchers = new Map(profile.dispatchers.map((d) => [d.api, d]));
     for (const d of profile.dispatchers) for (const r of d.registrars) {
       const list = this.registrarArgs.get(r.api) ?? [];
       list.push(r.arg);
