@@ -16,6 +16,12 @@ const GIL_FREE_APIS = [
   'DictIteratorStop', 'DictIteratorReseek', 'DictIteratorReseekC', 'DictNext', 'DictNextC', 'DictPrev', 'DictPrevC', 'DictCompare', 'DictCompareC',
   // Replies through a blocked client's thread-safe context are buffered and flushed on unblock.
   'ReplyWith*', 'ReplySetArrayLength', 'ReplySetMapLength', 'ReplySetSetLength', 'ReplySetAttributeLength',
+  // Pure functions of their arguments (key-slot hashing, freeing a returned array).
+  'ClusterKeySlot', 'ClusterKeySlotC', 'ShardingGetKeySlot', 'ShardingGetSlotRange', 'ClusterFreeSlotRanges', 'ClusterCanonicalKeyNameInSlot',
+  // Local to the (thread-safe) context they are given.
+  'GetSelectedDb', 'SelectDb',
+  // Called in a forked child, where there is no GIL to hold.
+  'SendChildHeartbeat', 'ExitFromChild',
   'GetApi', 'IsModuleNameBusy', 'GetContextFlagsAll', 'GetKeyspaceNotificationFlagsAll', 'GetServerVersion', 'GetTypeMethodVersion',
 ].map((n) => `RedisModule_${n}`);
 
