@@ -227,7 +227,8 @@ function balance(files: ExtractJob[], n: number): ExtractJob[][] {
 async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, workers: number, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
   // Each worker gets a balanced share, sent in a few slices so progress and cancellation are timely.
   const shares = balance(jobs, workers);
-  const slicesPerWorker = hooks.onProgress || hooks.signal ? 6 : 1;
+  // Several slices bound the size of each JSON reply (peak memory) and give timely progress.
+  const slicesPerWorker = 6;
   const results = await Promise.all(shares.map(async (share) => {
     const worker = startWorker();
     try {
