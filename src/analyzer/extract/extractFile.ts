@@ -11,6 +11,9 @@ import {
   isFunctionPointerDeclarator, named, stripParens,
 } from './syntaxHelpers';
 
+/** The type recorded for a parameter or variable declared as a function pointer. */
+export const FUNCTION_POINTER_TYPE = '(*)()';
+
 /** Names a macro may resolve to inside its own expansion (the C "blue paint" rule) are calls. */
 const EXPANSION_FN = '__lockpath_expansion__';
 const MAX_ARG_TEXT = 80;
@@ -225,8 +228,10 @@ export class FileExtractor {
     const out: { name: string; type: string }[] = [];
     for (const p of named(list)) {
       if (p.type !== 'parameter_declaration') continue;
-      const id = declaratorName(field(p, 'declarator'));
-      out.push({ name: id ? id.text : '', type: baseTypeName(field(p, 'type')) });
+      const declarator = field(p, 'declarator');
+      const id = declaratorName(declarator);
+      // `int (*cmp)(void *, void *)` is a function pointer, not an int.
+      out.push({ name: id ? id.text : '', type: isFunctionPointerDeclarator(declarator) ? FUNCTION_POINTER_TYPE : baseTypeName(field(p, 'type')) });
     }
     return out;
   }

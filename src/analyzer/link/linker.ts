@@ -295,7 +295,7 @@ class Linker {
     const n = Math.min(call.args.length, facts.params.length);
     for (let i = 0; i < n; i++) {
       const p = facts.params[i];
-      if (!p.name || !call.args[i].length) continue;
+      if (!p.name || !call.args[i].length || !this.symbols.mayHoldFunction(p.type)) continue;
       this.flowInto(this.solver.node(`L${target}:${p.name}`), call.args[i], fnIdx, file);
     }
   }

@@ -13,6 +13,7 @@ export class SymbolTable {
   private readonly typedefs = new Map<string, string>();
   readonly structs = new Map<string, StructFacts>();
   readonly macroNames = new Set<string>();
+  private readonly typedefIsFunctionPointer = new Set<string>();
   private readonly canonicalCache = new Map<string, string>();
 
   constructor(files: readonly FileFacts[]) {
@@ -20,7 +21,10 @@ export class SymbolTable {
       for (const fn of f.functions) push(this.definitions, fn.name, { facts: fn, file: f.file });
       for (const p of f.prototypes) push(this.prototypes, p.name, p);
       for (const g of f.globals) push(this.globals, g.name, { facts: g, file: f.file });
-      for (const t of f.typedefs) if (!this.typedefs.has(t.name) && t.target !== t.name) this.typedefs.set(t.name, t.target);
+      for (const t of f.typedefs) {
+        if (!this.typedefs.has(t.name) && t.target !== t.name) this.typedefs.set(t.name, t.target);
+        if (t.isFunctionPointer) this.typedefIsFunctionPointer.add(t.name);
+      }
       for (const s of f.structs) {
         const existing = this.structs.get(s.key);
         // Keep the definition with the most fields (forward declarations and #ifdef variants).
@@ -42,6 +46,25 @@ export class SymbolTable {
     }
     this.canonicalCache.set(name, cur);
     return cur;
+  }
+
+  private readonly holdsFunctionCache = new Map<string, boolean>();
+
+  /**
+   * Whether a variable of this (pointer levels dropped) type can hold a function address. Numbers,
+   * characters and structs cannot; `void` (as in `void *` or `void (*)(…)`), function-pointer
+   * typedefs and types lockpath does not know can. Used to keep argument flows that matter.
+   */
+  mayHoldFunction(type: string): boolean {
+    let known = this.holdsFunctionCache.get(type);
+    if (known === undefined) {
+      const base = type.replace(/\b(unsigned|signed|const|volatile|long|short)\b/g, ' ').trim();
+      const canonical = this.canonicalType(type);
+      known = !(NON_FUNCTION_TYPES.has(base) || (base === '' && type !== '') || this.structs.has(canonical) && !this.typedefIsFunctionPointer.has(type));
+      if (this.typedefIsFunctionPointer.has(type)) known = true;
+      this.holdsFunctionCache.set(type, known);
+    }
+    return known;
   }
 
   /** Definitions visible from `file` under `name`: its own static one, else the non-static ones. */
@@ -97,6 +120,11 @@ export class SymbolTable {
     }
   }
 }
+
+const NON_FUNCTION_TYPES = new Set([
+  'char', 'int', 'float', 'double', 'bool', '_Bool', 'size_t', 'ssize_t', 'off_t', 'pid_t', 'time_t',
+  'int8_t', 'int16_t', 'int32_t', 'int64_t', 'uint8_t', 'uint16_t', 'uint32_t', 'uint64_t', 'ptrdiff_t', 'wchar_t',
+]);
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
