@@ -6,6 +6,7 @@ import { DEFAULT_SELECTION, listFiles, loadSources } from './files';
 import type { FileSelection, SourceFile } from './files';
 import { extractBatch, macroTableOf } from './extract/extractBatch';
 import { scanMacroDefinitions } from './macros';
+import type { MacroTable } from './macros';
 import { link } from './link/linker';
 import { analyzeConcurrency } from './concurrency/findings';
 import type { ConcurrencyResult } from './concurrency/findings';
@@ -39,6 +40,8 @@ export class ProjectSession {
   model: ModelFile | null = null;
   modelDiagnostics: ModelDiagnostic[] = [];
   private sources = new Map<string, string>();
+  /** The tree's header macro table and include closures, reused by single-file updates. */
+  private prepared: { table: MacroTable; visible: Map<string, string[]> } | null = null;
   private skipped: SkippedFile[] = [];
   private profile: Profile = redisModuleProfile;
   private readonly selection: FileSelection;
@@ -64,6 +67,7 @@ export class ProjectSession {
     const { files, skipped } = await loadSources(this.root, await listFiles(this.root, this.selection), this.selection);
     this.sources = new Map(files.map((f) => [f.file, f.text]));
     this.skipped = skipped;
+    this.prepared = null;
     this.loadModelText(await readModel(this.root));
     this.analysis = await analyzeSources(this.root, files, skipped, { ...this.options, profile: this.profile });
     this.runConcurrency();
@@ -98,13 +102,17 @@ export class ProjectSession {
     const files: SourceFile[] = [...this.sources].map(([file, t]) => ({ file, text: t })).sort((a, b) => (a.file < b.file ? -1 : 1));
     if (macrosChanged || includesChanged || previous === undefined || text === null) {
       // Macro visibility may change for other files: extract everything again.
+      this.prepared = null;
       this.analysis = await analyzeSources(this.root, files, this.skipped, { ...this.options, profile: this.profile, onProgress: undefined });
     } else {
       const started = performance.now();
-      const { jobs, shared, local } = prepareJobs(files);
-      const job = jobs.find((j) => j.file === relFile)!;
+      // Macro visibility did not change (same includes, no header macros edited): reuse the
+      // tree's macro table and include closure, and rescan only this file's own #defines.
+      const prep = (this.prepared ??= preparedScope(files));
+      const own = relFile.endsWith('.h') ? [] : scanMacroDefinitions(text!, relFile);
+      const job = { file: relFile, text: text!, ...(prep.visible.has(relFile) ? { visibleHeaders: prep.visible.get(relFile)! } : {}) };
       const parser = await sharedParser(this.options.parser ?? 'wasm');
-      const [result] = extractBatch([job], parser, macroTableOf(shared), local);
+      const [result] = extractBatch([job], parser, prep.table, new Map(own.length ? [[relFile, own]] : []));
       const facts = this.analysis.facts.filter((f) => f.file !== relFile);
       if ('facts' in result) facts.push(result.facts);
       facts.sort((a, b) => (a.file < b.file ? -1 : 1));
@@ -166,6 +174,13 @@ async function readModel(root: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+function preparedScope(files: readonly SourceFile[]): { table: MacroTable; visible: Map<string, string[]> } {
+  const { jobs, shared } = prepareJobs(files);
+  const visible = new Map<string, string[]>();
+  for (const j of jobs) if (j.visibleHeaders) visible.set(j.file, j.visibleHeaders);
+  return { table: macroTableOf(shared), visible };
 }
 
 function macroSignature(text: string | null | undefined): string {
