@@ -169,6 +169,7 @@ class Releasers {
         if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}` });
       }
       facts.calls.forEach((call, ci) => {
+        if (call.callee.k !== 'name' || !releaseApis.has(call.callee.name) && !creators.has(call.callee.name)) return;
         for (const name of waits.calleeNames(fn, ci)) {
           const api = releaseApis.get(name);
           if (api) {
@@ -541,7 +542,7 @@ class FindingBuilder {
       if (!facts) return;
       const st = this.analysis.states(fn, mask);
       facts.calls.forEach((call, ci) => {
-        if (st.calls[ci] !== FREE) return;
+        if (st.calls[ci] !== FREE || call.callee.k !== 'name' || !req.prefixes.some((p) => (call.callee as { name: string }).name.startsWith(p))) return;
         const api = this.waits.calleeNames(fn, ci).find(isHostApi);
         if (!api) return;
         const p = this.graph.shortestPath(ctx.root!, (f) => f === fn);

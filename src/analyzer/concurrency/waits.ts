@@ -49,6 +49,8 @@ export class WaitFinder {
       // reported at their callers, not inside.
       if (this.waitApis.has(facts.name)) return;
       facts.calls.forEach((call, ci) => {
+        // Wait APIs are called by name (directly or in a macro's expansion).
+        if (call.callee.k !== 'name' || !this.waitApis.has(call.callee.name) && !this.wrapsWaitApi(fn, ci)) return;
         const api = this.calleeNames(fn, ci).map((n) => this.waitApis.get(n)).find(Boolean);
         if (!api) return;
         out.push({
@@ -79,10 +81,15 @@ export class WaitFinder {
     return keys;
   }
 
+  /** A call to a defined function named like a wait API (a portability shim) still counts. */
+  private wrapsWaitApi(fn: number, call: number): boolean {
+    return (this.program.callEdges[fn]?.[call] ?? []).some((ei) => this.waitApis.has(this.program.functions[this.program.edgeTo[ei]].name));
+  }
+
   calleeNames(fn: number, call: number): string[] {
     const facts = this.program.facts[fn]!;
     const edges = this.program.callEdges[fn]?.[call] ?? [];
-    const names = edges.map((ei) => this.program.functions[this.program.idToIndex.get(this.program.edges[ei].to)!].name);
+    const names = edges.map((ei) => this.program.functions[this.program.edgeTo[ei]].name);
     const c = facts.calls[call];
     if (c.callee.k === 'name') names.push(c.callee.name);
     return names;
