@@ -19,6 +19,21 @@ const optional = [
 ];
 for (const e of optional) if (existsSync(e.in)) entries.push(e);
 
+// The graph view runs in a browser (a VS Code webview): its own IIFE bundle.
+if (existsSync('src/webview/graphView.ts')) {
+  await build({
+    entryPoints: { 'webview/graphView': 'src/webview/graphView.ts' },
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: process.env.LOCKPATH_PACKAGE !== '1',
+    minify: process.env.LOCKPATH_PACKAGE === '1',
+    logLevel: 'warning',
+  });
+}
+
 await Promise.all(entries.map((e) => build({
   entryPoints: { [e.out]: e.in },
   outdir,

@@ -15,7 +15,7 @@ const TITLES: Record<string, string> = {
 
 export function expectedManifestParts(): Record<string, unknown> {
   return {
-    activationEvents: ['onLanguage:c', 'onLanguage:lockpath', 'workspaceContains:**/*.c', 'workspaceContains:**/.lockpath'],
+    activationEvents: ['onLanguage:c', 'onLanguage:lockpath', 'workspaceContains:**/*.c', 'workspaceContains:**/.lockpath', 'onWebviewPanel:lockpath.graph'],
     main: './dist/client/extension.js',
     capabilities: { untrustedWorkspaces: { supported: true }, virtualWorkspaces: false },
     contributes: {

@@ -7,7 +7,9 @@ import {
   COMMANDS, FindingRequest, FunctionNamesRequest, GraphRequest, SarifRequest, StatusNotification, TraceRequest,
 } from '../shared/protocol';
 import type { InitializationOptions, StatusParams } from '../shared/protocol';
-import { findingText, graphMermaid, traceText } from './render';
+import { findingText, traceText } from './render';
+import { GraphPanel } from './graphPanel';
+import { edgeKey } from '../shared/webviewProtocol';
 
 let client: LanguageClient | undefined;
 const VIEW_SCHEME = 'lockpath-view';
@@ -33,6 +35,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.command = COMMANDS.showFindingTrace;
   status.show();
   context.subscriptions.push(status);
+
+  context.subscriptions.push(GraphPanel.registerSerializer(context));
+  const folderUri = (folder?: string) => (folder ? vscode.Uri.parse(folder) : vscode.workspace.workspaceFolders?.[0]?.uri);
 
   context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, {
     provideTextDocumentContent: (uri) => views.get(uri.toString()) ?? '',
@@ -65,6 +70,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!to) return;
       try {
         const r = await client!.sendRequest(TraceRequest, { from, to, via: args?.via ?? [] });
+        if (!r.paths.length) {
+          void vscode.window.showInformationMessage(`lockpath: no path from ${from} to ${to}`);
+          return;
+        }
+        const edges = r.paths.flatMap((p) => p.hops);
+        GraphPanel.show(context, folderUri(), { title: `trace ${from} → ${to}`, functions: r.functions, edges, center: r.from.id, highlight: r.paths[0].hops.map(edgeKey) });
         await show(`trace ${from} → ${to}`, traceText(r));
       } catch (err) {
         void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
@@ -75,7 +86,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!around) return;
       try {
         const g = await client!.sendRequest(GraphRequest, { around, depth: 2, direction: 'both', ...(args?.folder ? { folder: args.folder } : {}) });
-        await show(`graph around ${around}`, graphMermaid(g), 'markdown');
+        GraphPanel.show(context, folderUri(args?.folder), {
+          title: `around ${around} (${g.depth} hops)`, functions: g.functions, edges: g.edges, center: g.center,
+          ...(g.truncated ? { note: 'cut at the node limit: narrow the depth or direction' } : {}),
+        });
       } catch (err) {
         void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
       }
@@ -86,7 +100,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return;
       }
       const f = await client!.sendRequest(FindingRequest, { id: args.id, ...(args.folder ? { folder: args.folder } : {}) });
-      if (f) await show(`finding ${f.id}`, findingText(f));
+      if (!f) return;
+      await show(`finding ${f.id}`, findingText(f));
+      // The lock holder's path and each awaited thread's paths, in one picture.
+      const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])])];
+      const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function));
+      const g = await client!.sendRequest(GraphRequest, { around: f.entry.function, depth: 0, ...(args.folder ? { folder: args.folder } : {}) });
+      const names = await client!.sendRequest(GraphRequest, { around: f.wait?.function ?? f.entry.function, depth: 1, ...(args.folder ? { folder: args.folder } : {}) });
+      const known = new Map([...g.functions, ...names.functions].map((fn) => [fn.id, fn]));
+      const functions = [...ids].map((id) => known.get(id) ?? { id, name: id.split('@')[0], static: false, defined: false });
+      GraphPanel.show(context, folderUri(args.folder), { title: `${f.class}: ${f.entry.function} → ${f.wait?.function ?? f.call?.function}`, functions, edges: hops, center: f.entry.function, highlight: f.path.map(edgeKey) });
     }),
     vscode.commands.registerCommand(COMMANDS.exportSarif, async () => {
       const sarif = await client!.sendRequest(SarifRequest, {});

@@ -1,7 +1,7 @@
 import type { Finding } from '../analyzer/concurrency/types';
 import { findingToText } from '../analyzer/report/findingsText';
 import { describeEdge, shortName } from '../analyzer/report/formats';
-import type { GraphResultJson, TraceResultJson } from '../shared/protocol';
+import type { TraceResultJson } from '../shared/protocol';
 
 // Plain-text views of server results, shown in read-only documents until the graph view opens them.
 
@@ -13,14 +13,6 @@ export function traceText(r: TraceResultJson): string {
     lines.push('', `path ${i + 1} (${p.length} hops)`, `    ${shortName(p.functions[0])}  (${byId.get(p.functions[0])?.file ?? 'external'})`);
     for (const h of p.hops) lines.push(`  ${h.kind === 'handoff' ? '⇢' : '→'} ${shortName(h.to)}  (${byId.get(h.to)?.file ?? 'external'})`, `        ${describeEdge(h)}`);
   });
-  return lines.join('\n');
-}
-
-export function graphMermaid(g: GraphResultJson): string {
-  const ids = new Map(g.functions.map((f, i) => [f.id, `n${i}`]));
-  const lines = [`%% lockpath: ${g.center}, ${g.depth} hops (${g.direction})${g.truncated ? ', cut at the node limit' : ''}`, 'flowchart LR'];
-  for (const f of g.functions) lines.push(`  ${ids.get(f.id)}["${f.name}"]`);
-  for (const e of g.edges) lines.push(`  ${ids.get(e.from)} ${e.kind === 'handoff' || e.kind === 'registration' ? '-.->' : e.kind === 'indirect' ? '==>' : '-->'}|"${e.kind}${e.macro ? ` ${e.macro}` : ''}"| ${ids.get(e.to)}`);
   return lines.join('\n');
 }
 

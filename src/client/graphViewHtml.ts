@@ -1,0 +1,26 @@
+// No vscode import: tests render this page outside VS Code.
+
+/** The page around the view; tests render the same page outside VS Code. */
+export function graphViewHtml(o: { csp: string; nonce: string; script: string; style: string }): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${o.csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${o.style}">
+<title>lockpath graph</title>
+</head>
+<body>
+<header>
+  <h1 id="title">lockpath</h1>
+  <span id="note"></span>
+  <span id="filters" aria-label="edge kinds"></span>
+  <input id="search" type="search" placeholder="find a function" aria-label="find a function">
+  <button id="export-svg">SVG</button><button id="export-dot">DOT</button><button id="export-mermaid">Mermaid</button>
+</header>
+<div id="graph" role="img" aria-label="call graph"></div>
+<script nonce="${o.nonce}" src="${o.script}"></script>
+</body>
+</html>`;
+}
