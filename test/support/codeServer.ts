@@ -146,11 +146,21 @@ export class VsCodeSession {
   /** Shows the hover at the cursor (Ctrl+K Ctrl+I) and returns its text, after a screenshot. */
   async hoverText(shotName: string): Promise<string> {
     const page = this.page;
-    await page.waitForTimeout(500);
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+I');
-    const hover = page.locator('.monaco-hover').filter({ hasText: 'lockpath' }).first();
-    await hover.waitFor({ timeout: 30_000 });
+    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'lockpath' }).first();
+    // A hover can appear and be hidden again by a focus change (a notification, the panel): ask
+    // again until it stays.
+    for (let attempt = 0; ; attempt++) {
+      await page.waitForTimeout(500);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      try {
+        await hover.waitFor({ timeout: 10_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await page.keyboard.press('Escape');
+      }
+    }
     await page.waitForTimeout(400); // let the fade-in finish before the screenshot
     await this.shot(shotName);
     const text = await hover.innerText();
