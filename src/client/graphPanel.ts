@@ -60,7 +60,9 @@ export class GraphPanel {
         await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
       } else if (m.type === 'export') {
         const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`lockpath-graph.${m.format === 'mermaid' ? 'mmd' : m.format}`) });
-        if (target) await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(m.content));
+        if (!target) return;
+        const bytes = m.format === 'png' ? Buffer.from(m.content.slice(m.content.indexOf(',') + 1), 'base64') : new TextEncoder().encode(m.content);
+        await vscode.workspace.fs.writeFile(target, bytes);
       }
     });
   }

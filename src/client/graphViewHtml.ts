@@ -17,7 +17,9 @@ export function graphViewHtml(o: { csp: string; nonce: string; script: string; s
   <span id="note"></span>
   <span id="filters" aria-label="edge kinds"></span>
   <input id="search" type="search" placeholder="find a function" aria-label="find a function">
-  <button id="export-svg">SVG</button><button id="export-dot">DOT</button><button id="export-mermaid">Mermaid</button>
+  <label><input id="hide-tests" type="checkbox"> hide tests</label>
+  <label><input id="hide-deps" type="checkbox"> hide deps/</label>
+  <button id="export-svg">SVG</button><button id="export-png">PNG</button><button id="export-dot">DOT</button><button id="export-mermaid">Mermaid</button>
 </header>
 <div id="graph" role="img" aria-label="call graph"></div>
 <script nonce="${o.nonce}" src="${o.script}"></script>

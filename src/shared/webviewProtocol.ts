@@ -19,7 +19,7 @@ export type HostToView = { type: 'show'; graph: ViewGraph };
 export type ViewToHost =
   | { type: 'ready' }
   | { type: 'open'; file: string; line: number; col: number }
-  | { type: 'export'; format: 'svg' | 'dot' | 'mermaid'; content: string };
+  | { type: 'export'; format: 'svg' | 'dot' | 'mermaid' | 'png'; content: string };
 
 export function edgeKey(e: Pick<Edge, 'from' | 'to' | 'site'>): string {
   return `${e.from}>${e.to}@${e.site.file}:${e.site.line}`;
@@ -34,7 +34,8 @@ export function parseViewMessage(raw: unknown): ViewToHost | null {
     && !m.file.includes('..') && !m.file.startsWith('/')) {
     return { type: 'open', file: m.file, line: m.line as number, col: m.col as number };
   }
-  if (m.type === 'export' && (m.format === 'svg' || m.format === 'dot' || m.format === 'mermaid') && typeof m.content === 'string' && m.content.length < 20_000_000) {
+  if (m.type === 'export' && (m.format === 'svg' || m.format === 'dot' || m.format === 'mermaid' || m.format === 'png') && typeof m.content === 'string' && m.content.length < 20_000_000
+    && (m.format !== 'png' || m.content.startsWith('data:image/png;base64,'))) {
     return { type: 'export', format: m.format, content: m.content };
   }
   return null;

@@ -13,7 +13,14 @@ const vscode: VsCodeApi = typeof acquireVsCodeApi === 'function' ? acquireVsCode
 const SVG = 'http://www.w3.org/2000/svg';
 const KINDS: Edge['kind'][] = ['direct', 'macro', 'indirect', 'handoff', 'registration'];
 
-interface State { graph: ViewGraph; hiddenKinds: Edge['kind'][]; view: { x: number; y: number; scale: number } }
+interface State { graph: ViewGraph; hiddenKinds: Edge['kind'][]; hideTests?: boolean; hideDeps?: boolean; view: { x: number; y: number; scale: number } }
+
+const TEST_PATH = /(^|\/)(tests?|testing|unittests?)(\/|$)|(^|\/)test_[^/]*$/;
+
+/** Functions kept by the path filters (external functions have no path and are always kept). */
+function visibleFunctions(graph: ViewGraph, s: State): FunctionNode[] {
+  return graph.functions.filter((f) => !f.file || !((s.hideTests && TEST_PATH.test(f.file)) || (s.hideDeps && f.file.startsWith('deps/'))));
+}
 let state: State | null = (vscode.getState() as State | null) ?? null;
 
 function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent?: Element): SVGElementTagNameMap[K] {
@@ -53,13 +60,15 @@ function render(): void {
   document.getElementById('title')!.textContent = graph.title;
   document.getElementById('note')!.textContent = graph.note ?? '';
   const hidden = new Set(state.hiddenKinds);
-  const edges = graph.edges.filter((e) => !hidden.has(e.kind));
+  const functions = visibleFunctions(graph, state);
+  const shown = new Set(functions.map((f) => f.id));
+  const edges = graph.edges.filter((e) => !hidden.has(e.kind) && shown.has(e.from) && shown.has(e.to));
   const highlight = new Set(graph.highlight ?? []);
 
   const g = new dagre.graphlib.Graph({ multigraph: true });
   g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 70, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const f of graph.functions) g.setNode(f.id, { width: Math.max(80, f.name.length * 7.5 + 24), height: 34 });
+  for (const f of functions) g.setNode(f.id, { width: Math.max(80, f.name.length * 7.5 + 24), height: 34 });
   edges.forEach((e, i) => g.setEdge(e.from, e.to, { label: edgeLabel(e), width: edgeLabel(e).length * 6, height: 14 }, `e${i}`));
   dagre.layout(g);
   const size = g.graph() as { width?: number; height?: number };
@@ -90,7 +99,7 @@ function render(): void {
     group.addEventListener('click', open);
     group.addEventListener('keydown', (ev) => { if ((ev as KeyboardEvent).key === 'Enter') open(); });
   });
-  for (const f of graph.functions) {
+  for (const f of functions) {
     const n = g.node(f.id);
     const group = el('g', { class: nodeClass(f, graph), transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})`, tabindex: 0, 'data-id': f.id }, world);
     el('rect', { width: n.width, height: n.height, rx: 6 }, group);
@@ -126,10 +135,31 @@ function exportContent(format: 'svg' | 'dot' | 'mermaid'): string {
   if (format === 'dot') return toDot(graph, graph.title);
   if (format === 'mermaid') return toMermaid(graph);
   const svg = document.getElementById('canvas')!.cloneNode(true) as SVGSVGElement;
+  // The export shows the whole graph at 1:1, whatever the current pan and zoom.
+  svg.querySelector('#world')?.removeAttribute('transform');
+  svg.setAttribute('viewBox', `0 0 ${layoutSize.width} ${layoutSize.height}`);
   const style = document.createElementNS(SVG, 'style');
   style.textContent = EXPORT_STYLE;
   svg.insertBefore(style, svg.firstChild);
   return new XMLSerializer().serializeToString(svg);
+}
+
+/** The exported SVG drawn on a canvas at twice its size. */
+async function exportPng(): Promise<string> {
+  const svgText = exportContent('svg');
+  const img = new Image();
+  const loaded = new Promise<void>((resolve, reject) => { img.onload = () => resolve(); img.onerror = () => reject(new Error('the SVG could not be drawn')); });
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText.replace('<svg', `<svg width="${layoutSize.width}" height="${layoutSize.height}"`).replace(/ width="100%" height="100%"/, ''))}`;
+  await loaded;
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.ceil(layoutSize.width * 2);
+  canvas.height = Math.ceil(layoutSize.height * 2);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.scale(2, 2);
+  ctx.drawImage(img, 0, 0);
+  return canvas.toDataURL('image/png');
 }
 
 // Exported SVG carries fixed colours: theme variables do not exist outside VS Code.
@@ -158,6 +188,16 @@ function setup(): void {
   });
   for (const format of ['svg', 'dot', 'mermaid'] as const) {
     document.getElementById(`export-${format}`)!.addEventListener('click', () => { if (state) vscode.postMessage({ type: 'export', format, content: exportContent(format) }); });
+  }
+  document.getElementById('export-png')!.addEventListener('click', () => { if (state) void exportPng().then((content) => vscode.postMessage({ type: 'export', format: 'png', content })); });
+  for (const [id, key] of [['hide-tests', 'hideTests'], ['hide-deps', 'hideDeps']] as const) {
+    const box = document.getElementById(id) as HTMLInputElement;
+    box.checked = !!state?.[key];
+    box.addEventListener('change', () => {
+      if (!state) return;
+      state[key] = box.checked;
+      render();
+    });
   }
   const root = document.getElementById('graph')!;
   root.addEventListener('wheel', (ev) => {

@@ -32,7 +32,7 @@ before(async () => {
   const ids = new Set(edges.flatMap((e) => [e.from, e.to]));
   graph = { title: 'trace set_workers → conn_pool_shrink', functions: program.functions.filter((f) => ids.has(f.id)), edges, center: r.from.id, highlight: r.paths[0].hops.map((h) => edgeKey(h.edge)) };
   const html = graphViewHtml({
-    csp: "default-src 'none'; style-src file:; script-src 'nonce-test'",
+    csp: "default-src 'none'; img-src data:; style-src file:; script-src 'nonce-test'",
     nonce: 'test',
     script: pathToFileURL(bundle).toString(),
     style: pathToFileURL(path.join(REPO, 'media', 'graphView.css')).toString(),
@@ -78,6 +78,17 @@ test('clicking a node asks the host to open its definition', { skip }, async () 
   assert.deepEqual(open, { type: 'open', file: fn.file, line: fn.line, col: fn.col });
 });
 
+test('path filters hide functions under deps/ and tests (with their edges)', { skip }, async () => {
+  const before = await page.locator('.node').count();
+  await page.evaluate(`window.postMessage({ type: 'show', graph: ${JSON.stringify({ ...graph, functions: graph.functions.map((f) => (f.name === 'conn_pool_shrink' ? { ...f, file: 'deps/pool/conn.c' } : f)) })} }, '*')`);
+  await page.locator('#hide-deps').check();
+  assert.equal(await page.locator('.node').count(), before - 1);
+  assert.equal(await page.locator('.node', { hasText: 'conn_pool_shrink' }).count(), 0);
+  await page.locator('#hide-deps').uncheck();
+  await page.evaluate(`window.postMessage({ type: 'show', graph: ${JSON.stringify(graph)} }, '*')`);
+  assert.equal(await page.locator('.node').count(), before);
+});
+
 test('filters hide edge kinds; search marks matching functions', { skip }, async () => {
   await page.locator('#filters input[data-kind="handoff"]').uncheck();
   assert.equal(await page.locator('.edge.handoff').count(), 0);
@@ -96,6 +107,13 @@ test('exports valid SVG, DOT and Mermaid', { skip }, async () => {
   })()`);
   assert.deepEqual(parsed, { root: 'svg', error: 0, nodes: graph.functions.length });
   assert.match(exports.find((m) => m.format === 'dot')!.content, /^digraph /);
+  await page.locator('#export-png').click();
+  await page.waitForFunction('window.posted.some((m) => m.type === "export" && m.format === "png")');
+  const png = ((await posted()).find((m) => m.type === 'export' && m.format === 'png') as unknown as { content: string }).content;
+  assert.match(png, /^data:image\/png;base64,/);
+  const bytes = Buffer.from(png.slice(png.indexOf(',') + 1), 'base64');
+  assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(''), 'PNG');
+  assert.ok(bytes.length > 2000, 'a drawn image, not an empty canvas');
   assert.match(exports.find((m) => m.format === 'mermaid')!.content, /^flowchart LR/);
 });
 
