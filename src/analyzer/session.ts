@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { analyzeSources, checkDirectory, graphJson, prepareJobs, sharedParser } from './analyze';
@@ -168,7 +169,6 @@ export class ProjectSession {
 }
 
 async function readModel(root: string): Promise<string | null> {
-  const { promises: fs } = await import('node:fs');
   try {
     return await fs.readFile(path.join(root, MODEL_FILE_NAME), 'utf8');
   } catch {

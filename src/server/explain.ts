@@ -1,6 +1,6 @@
 import type { ProjectSession } from '../analyzer/session';
 import type { Finding } from '../analyzer/concurrency/types';
-import { SYNC_EDGE_KINDS } from '../analyzer/graph';
+import { callersOf } from '../analyzer/link/reach';
 import { shortName } from '../analyzer/report/formats';
 
 // What the editor says about a function: which thread contexts run it, whether the GIL is held
@@ -33,17 +33,7 @@ export function entriesHolding(session: ProjectSession, fn: number, lock = 'GIL'
     c.entries.set(key, []);
     return [];
   }
-  const seen = new Set([fn]);
-  const stack = [fn];
-  while (stack.length) {
-    const f = stack.pop()!;
-    for (const ei of p.in[f]) {
-      const e = p.edges[ei];
-      if (!SYNC_EDGE_KINDS.includes(e.kind) || !ctx.heldEdges(ei)) continue;
-      const from = p.idToIndex.get(e.from)!;
-      if (!seen.has(from)) { seen.add(from); stack.push(from); }
-    }
-  }
+  const seen = callersOf(p, [fn], ctx.heldEdges);
   const entries = [...seen].filter((f) => p.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
   c.entries.set(key, entries);
   return entries;

@@ -1,6 +1,8 @@
 // The one source of truth for lockpath's settings: package.json's contributes.configuration is
 // checked against this by a test, and the server reads its defaults from here.
 
+import { DEFAULT_SELECTION } from '../analyzer/files';
+
 export type Severity = 'error' | 'warning' | 'information' | 'hint' | 'off';
 
 export interface LockpathSettings {
@@ -14,8 +16,9 @@ export interface LockpathSettings {
 }
 
 export const DEFAULT_SETTINGS: LockpathSettings = {
-  include: ['**/*.c', '**/*.h'],
-  exclude: ['**/.git/**', '**/node_modules/**', '**/build/**', '**/bin/**', '**/dist/**', '**/out/**', '**/.cache/**', '**/CMakeFiles/**'],
+  // The analyzer's own defaults, so the CLI and the editor select the same files.
+  include: DEFAULT_SELECTION.include,
+  exclude: DEFAULT_SELECTION.exclude,
   modelFile: '',
   parser: 'wasm',
   severity: { 'deadlock-risk': 'error', stall: 'warning', bounded: 'information', 'gil-required-api': 'warning' },

@@ -50,16 +50,14 @@ export class VsCodeSession {
   page!: Page;
   private server: ChildProcess | undefined;
   private browser: Browser | undefined;
-  private readonly tmp = mkdtempSync(path.join(os.tmpdir(), 'lockpath-e2e-'));
+  private tmp = '';
 
   /** @param workspace the folder to open; @param artifacts where screenshots go. */
   constructor(private readonly workspace: string, private readonly artifacts: string) {}
 
-  get scratch(): string {
-    return this.tmp;
-  }
-
   async start(): Promise<void> {
+    // Made here, not in the constructor: a skipped test file never starts, and leaves nothing.
+    this.tmp = mkdtempSync(path.join(os.tmpdir(), 'lockpath-e2e-'));
     const env = { ...process.env, XDG_DATA_HOME: path.join(this.tmp, 'xdg-data'), XDG_CONFIG_HOME: path.join(this.tmp, 'xdg-config') };
     const entry = path.join(CODE_SERVER!, 'out', 'node', 'entry.js');
     const install = spawnSync(process.execPath, [entry, '--install-extension', VSIX], { env, encoding: 'utf8', timeout: 120_000 });
@@ -82,7 +80,7 @@ export class VsCodeSession {
   async stop(): Promise<void> {
     await this.browser?.close().catch(() => undefined);
     this.server?.kill();
-    rmSync(this.tmp, { recursive: true, force: true });
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
   }
 
   async shot(name: string): Promise<void> {

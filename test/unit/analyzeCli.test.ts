@@ -1,19 +1,11 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES, REPO } from '../support/analyze';
-
-const tempDirs: string[] = [];
-/** A temporary directory removed when this test file finishes. */
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(prefix);
-  tempDirs.push(d);
-  return d;
-}
-after(() => { for (const d of tempDirs) rmSync(d, { recursive: true, force: true }); });
+import { tempDir } from '../support/tempDir';
 
 function lockpath(...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'lockpath.js'), ...args], { encoding: 'utf8', cwd: REPO, timeout: 120_000 });

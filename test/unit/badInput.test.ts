@@ -1,19 +1,11 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { analyzeTree } from '../../src/analyzer/analyze';
 import { analyzeFixture } from '../support/analyze';
-
-const tempDirs: string[] = [];
-/** A temporary directory removed when this test file finishes. */
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(prefix);
-  tempDirs.push(d);
-  return d;
-}
-after(() => { for (const d of tempDirs) rmSync(d, { recursive: true, force: true }); });
+import { tempDir } from '../support/tempDir';
 
 test('binary, non-UTF-8 and empty files: the first two are skipped and reported, nothing crashes', async () => {
   const { graph } = await analyzeFixture('bad_input');

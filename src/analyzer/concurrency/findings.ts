@@ -7,6 +7,7 @@ import { shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
+import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
@@ -303,17 +304,7 @@ class FindingBuilder {
 
   /** Entry points from which the waiting function is reached with the lock held. */
   private entriesReaching(fn: number, held: (ei: number) => boolean): number[] {
-    const seen = new Set([fn]);
-    const stack = [fn];
-    while (stack.length) {
-      const f = stack.pop()!;
-      for (const ei of this.graph.in[f]) {
-        if (!held(ei)) continue;
-        const from = this.program.edgeFrom[ei];
-        if (!seen.has(from)) { seen.add(from); stack.push(from); }
-      }
-    }
-    return [...seen].filter((f) => this.program.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
+    return [...callersOf(this.program, [fn], held)].filter((f) => this.program.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
   }
 
   /**
@@ -378,14 +369,14 @@ class FindingBuilder {
     if (!facts || site.file !== facts.site.file) return true;
     const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || !!this.analysis.roles[root][ci];
     let preceded = false;
-    const visit = (stmts: readonly import('../model').Stmt[], inLoops: { from: number; to: number; lock: boolean }[]): void => {
+    const visit = (stmts: readonly Stmt[], inLoops: { from: number; to: number; lock: boolean }[]): void => {
       for (const st of stmts) {
         if (st.s === 'call') {
           if (reaching(st.call) && this.program.facts[root]!.calls[st.call].site.line < site.line) preceded = true;
         } else if (st.s === 'loop') {
           const lines: number[] = [st.line];
           let lock = false;
-          const scan = (xs: readonly import('../model').Stmt[]): void => {
+          const scan = (xs: readonly Stmt[]): void => {
             for (const x of xs) {
               if (x.s === 'call') { lines.push(facts.calls[x.call].site.line); if (reaching(x.call)) lock = true; }
               else if (x.s === 'loop') { lines.push(x.line); scan(x.cond); scan(x.body); }
@@ -410,16 +401,7 @@ class FindingBuilder {
   }
 
   private functionsReachingLockTakers(): Set<number> {
-    const seen = new Set(this.lockTakers);
-    const stack = [...this.lockTakers];
-    while (stack.length) {
-      const f = stack.pop()!;
-      for (const ei of this.graph.in[f]) {
-        const from = this.program.edgeFrom[ei];
-        if (!seen.has(from)) { seen.add(from); stack.push(from); }
-      }
-    }
-    return seen;
+    return callersOf(this.program, this.lockTakers);
   }
 
   private pathToLockTaker(root: number): { path: number[]; end: number } | null {

@@ -1,6 +1,7 @@
 import type { Stmt } from '../model';
 import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
+import { callersOf } from '../link/reach';
 import type { LockApi } from '../profile/profile';
 
 /** Bit set: HELD = the lock may be held, FREE = it may not be; 0 = unreachable. */
@@ -133,21 +134,9 @@ export class LockStateAnalysis {
   }
 
   private functionsReachingLockOps(): Set<number> {
-    const callers: number[][] = this.program.functions.map(() => []);
     const seeds: number[] = [];
-    this.syncTargets.forEach((calls, f) => {
-      (calls ?? []).forEach((targets, c) => {
-        if (this.roles[f][c]) seeds.push(f);
-        for (const t of targets) callers[t].push(f);
-      });
-    });
-    const seen = new Set<number>(seeds);
-    const stack = [...seeds];
-    while (stack.length) {
-      const f = stack.pop()!;
-      for (const g of callers[f]) if (!seen.has(g)) { seen.add(g); stack.push(g); }
-    }
-    return seen;
+    this.roles.forEach((calls, f) => { if (calls.some(Boolean)) seeds.push(f); });
+    return callersOf(this.program, seeds);
   }
 
   private transfer(fn: number, call: number, state: Mask): Mask {

@@ -1,7 +1,7 @@
 import type { Access, Site, Stmt, Val } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import type { Profile, WaitKind } from '../profile/profile';
-import { SYNC_EDGE_KINDS } from '../graph';
+import { callersOf } from '../link/reach';
 import { compactText } from '../extract/syntaxHelpers';
 
 /** A place where a function blocks until another thread acts. */
@@ -162,19 +162,9 @@ export class WaitFinder {
 
   /** Functions that reach any of `apis` synchronously. */
   functionsReaching(apis: Set<string>): Set<number> {
-    const callers: number[][] = this.program.functions.map(() => []);
     const seeds: number[] = [];
     this.program.functions.forEach((f, i) => { if (apis.has(f.name)) seeds.push(i); });
-    this.program.edges.forEach((e) => {
-      if (SYNC_EDGE_KINDS.includes(e.kind)) callers[this.program.idToIndex.get(e.to)!].push(this.program.idToIndex.get(e.from)!);
-    });
-    const seen = new Set<number>(seeds);
-    const stack = [...seeds];
-    while (stack.length) {
-      const f = stack.pop()!;
-      for (const g of callers[f]) if (!seen.has(g)) { seen.add(g); stack.push(g); }
-    }
-    return seen;
+    return callersOf(this.program, seeds);
   }
 }
 
