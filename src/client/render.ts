@@ -1,19 +1,20 @@
 import type { Finding } from '../analyzer/concurrency/types';
+import type { FunctionNode } from '../analyzer/graph';
 import { findingToText } from '../analyzer/report/findingsText';
-import { describeEdge, shortName } from '../analyzer/report/formats';
+import { traceToText } from '../analyzer/report/formats';
 import type { TraceResultJson } from '../shared/protocol';
 
-// Plain-text views of server results, shown in read-only documents until the graph view opens them.
+// Plain-text views of server results, rendered by the analyzer's own formatters (the CLI's text).
 
 export function traceText(r: TraceResultJson): string {
-  const via = r.via.length ? ` via ${r.via.map((v) => v.name).join(', ')}` : '';
-  const lines = [`lockpath trace ${r.from.id} → ${r.to.id}${via}: ${r.paths.length ? `${r.paths.length} path(s)` : 'no path'}`];
-  const byId = new Map(r.functions.map((f) => [f.id, f]));
-  r.paths.forEach((p, i) => {
-    lines.push('', `path ${i + 1} (${p.length} hops)`, `    ${shortName(p.functions[0])}  (${byId.get(p.functions[0])?.file ?? 'external'})`);
-    for (const h of p.hops) lines.push(`  ${h.kind === 'handoff' ? '⇢' : '→'} ${shortName(h.to)}  (${byId.get(h.to)?.file ?? 'external'})`, `        ${describeEdge(h)}`);
+  const byId = new Map<string, FunctionNode>(r.functions.map((f) => [f.id, f]));
+  const node = (id: string): FunctionNode => byId.get(id) ?? { id, name: id, static: false, defined: false };
+  return traceToText({
+    from: r.from,
+    to: r.to,
+    via: r.via,
+    paths: r.paths.map((p) => ({ start: node(p.functions[0]), hops: p.hops.map((edge) => ({ edge, to: node(edge.to) })) })),
   });
-  return lines.join('\n');
 }
 
 export function findingText(f: Finding): string {
