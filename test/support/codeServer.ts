@@ -161,7 +161,8 @@ export class VsCodeSession {
     }
     await page.waitForTimeout(400); // let the fade-in finish before the screenshot
     await this.shot(shotName);
-    const text = await hover.innerText();
+    // The hover was displayed; read what it showed even if a later repaint has hidden it again.
+    const text = (await page.locator('.monaco-hover').filter({ hasText: 'lockpath' }).first().textContent({ timeout: 5_000 })) ?? '';
     await page.keyboard.press('Escape');
     return text;
   }
