@@ -90,8 +90,10 @@ const FAIL_ON = ['deadlock-risk', 'stall', 'any', 'none'] as const;
 function failsOn(threshold: (typeof FAIL_ON)[number], f: Finding): boolean {
   if (f.suppressed || threshold === 'none') return false;
   if (threshold === 'any') return true;
-  if (threshold === 'stall') return f.class === 'deadlock-risk' || f.class === 'stall';
-  return f.class === 'deadlock-risk';
+  // A lock-order inversion is a deadlock as much as a deadlock risk: it fails at the same threshold.
+  const deadlock = f.class === 'deadlock-risk' || f.class === 'lock-order';
+  if (threshold === 'stall') return deadlock || f.class === 'stall';
+  return deadlock;
 }
 
 async function runAnalyze(dir: string, values: Values, options: ProjectOptions, out: (s: string) => void): Promise<number> {

@@ -1,3 +1,4 @@
+import { findingSite } from '../analyzer/concurrency/types';
 import { ResponseError, ErrorCodes } from 'vscode-languageserver/node';
 import type { Connection } from 'vscode-languageserver/node';
 import { LockpathError } from '../analyzer/errors';
@@ -47,7 +48,7 @@ export function registerCustomRequests(connection: Connection, getWorkspace: () 
   connection.onRequest(FindingsRequest, async (params) => {
     const session = await sessionFor(params?.folder);
     const folder = getWorkspace().folderFor(params?.folder)!.uri;
-    return session.findings.map((f) => ({ id: f.id, class: f.class, message: f.message, entry: f.entry.function, site: f.wait?.site ?? f.call!.site, suppressed: !!f.suppressed, folder }));
+    return session.findings.map((f) => ({ id: f.id, class: f.class, message: f.message, entry: f.entry.function, site: findingSite(f), suppressed: !!f.suppressed, folder }));
   });
   connection.onRequest(FunctionNamesRequest, async (params) => {
     const session = await sessionFor(params?.folder);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { Connection, Diagnostic, DiagnosticRelatedInformation } from 'vscode-languageserver/node';
 import type { Finding } from '../analyzer/concurrency/types';
+import { findingSite } from '../analyzer/concurrency/types';
 import { shortName } from '../analyzer/report/formats';
 import type { Severity } from '../shared/settings';
 import { pathToUri, siteLocation, siteRange } from './lsp';
@@ -13,6 +14,16 @@ const SEVERITY: Record<Exclude<Severity, 'off'>, DiagnosticSeverity> = {
 
 function related(root: string, f: Finding): DiagnosticRelatedInformation[] {
   const out: DiagnosticRelatedInformation[] = [];
+  if (f.threads) {
+    for (const t of f.threads) {
+      const who = t.context === 'entries' ? 'main thread' : `thread ${shortName(t.context)}`;
+      out.push({ location: siteLocation(root, t.entry.site), message: `${who}: starts in ${shortName(t.entry.function)} (${t.entry.kind})` });
+      out.push({ location: siteLocation(root, t.holds.site), message: `${who} takes ${t.holds.lock}` });
+      for (const h of t.path) out.push({ location: siteLocation(root, h.site), message: `${who}: ${shortName(h.from)} → ${shortName(h.to)} (${h.kind})` });
+      out.push({ location: siteLocation(root, t.acquires.site), message: `${who} takes ${t.acquires.lock} while holding ${t.holds.lock}` });
+    }
+    return out;
+  }
   out.push({ location: siteLocation(root, f.entry.site), message: `entry: ${shortName(f.entry.function)} (${f.entry.kind}) runs holding the ${f.lock}` });
   for (const h of f.path) out.push({ location: siteLocation(root, h.site), message: `${shortName(h.from)} → ${shortName(h.to)} (${h.kind}${h.macro ? `, macro ${h.macro}` : ''}${h.kind === 'indirect' ? ` through ${h.via}` : ''})` });
   for (const a of f.awaited) {
@@ -41,9 +52,14 @@ export function diagnosticsFor(state: FolderState, severity: Record<string, Seve
   for (const f of session.findings) {
     const level = severity[f.class] ?? 'warning';
     if (f.suppressed || level === 'off') continue;
-    const site = f.wait?.site ?? f.call!.site;
+    const site = findingSite(f);
     const info = related(state.root, f);
     add(site.file, { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } });
+    if (f.threads) {
+      // A lock-order cycle is reported where each thread takes its second lock.
+      for (const t of f.threads.slice(1)) add(t.acquires.site.file, { range: siteRange(t.acquires.site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } });
+      continue;
+    }
     const first = f.path[0];
     if (first && (first.site.file !== site.file || first.site.line !== site.line)) {
       add(first.site.file, {

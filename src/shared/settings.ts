@@ -10,7 +10,7 @@ export interface LockpathSettings {
   exclude: string[];
   modelFile: string;
   parser: 'wasm' | 'native';
-  severity: { 'deadlock-risk': Severity; stall: Severity; bounded: Severity; 'gil-required-api': Severity };
+  severity: { 'deadlock-risk': Severity; 'lock-order': Severity; stall: Severity; bounded: Severity; 'gil-required-api': Severity };
   codeLens: { enabled: boolean };
   hover: { enabled: boolean };
 }
@@ -21,7 +21,7 @@ export const DEFAULT_SETTINGS: LockpathSettings = {
   exclude: DEFAULT_SELECTION.exclude,
   modelFile: '',
   parser: 'wasm',
-  severity: { 'deadlock-risk': 'error', stall: 'warning', bounded: 'information', 'gil-required-api': 'warning' },
+  severity: { 'deadlock-risk': 'error', 'lock-order': 'error', stall: 'warning', bounded: 'information', 'gil-required-api': 'warning' },
   codeLens: { enabled: true },
   hover: { enabled: true },
 };
@@ -35,6 +35,7 @@ export const SETTINGS_SCHEMA: Record<string, { type: string; default: unknown; e
   'lockpath.modelFile': { type: 'string', default: DEFAULT_SETTINGS.modelFile, description: 'Path of the .lockpath model file, relative to the workspace folder (empty: .lockpath at the root when present).' },
   'lockpath.parser': { type: 'string', enum: ['wasm', 'native'], default: DEFAULT_SETTINGS.parser, description: 'tree-sitter backend: WASM (bundled) or the native binding.' },
   'lockpath.severity.deadlock-risk': { type: 'string', enum: SEVERITIES, default: DEFAULT_SETTINGS.severity['deadlock-risk'], description: 'Problem severity of deadlock-risk findings.' },
+  'lockpath.severity.lock-order': { type: 'string', enum: SEVERITIES, default: DEFAULT_SETTINGS.severity['lock-order'], description: 'Problem severity of lock-order inversions (two threads taking the same locks in opposite orders).' },
   'lockpath.severity.stall': { type: 'string', enum: SEVERITIES, default: DEFAULT_SETTINGS.severity.stall, description: 'Problem severity of stall findings.' },
   'lockpath.severity.bounded': { type: 'string', enum: SEVERITIES, default: DEFAULT_SETTINGS.severity.bounded, description: 'Problem severity of bounded-wait findings.' },
   'lockpath.severity.gil-required-api': { type: 'string', enum: SEVERITIES, default: DEFAULT_SETTINGS.severity['gil-required-api'], description: 'Problem severity of GIL-required API calls made without the GIL.' },

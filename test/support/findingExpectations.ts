@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../../src/analyzer/concurrency/types';
+import { findingSite } from '../../src/analyzer/concurrency/types';
 import { shortName } from '../../src/analyzer/report/formats';
 
 // `/* expect-finding: CLASS entry=FUNCTION [yielding] */` on the wait line (or, for
@@ -29,6 +30,6 @@ export function readFindingExpectations(root: string): { expected: ExpectedFindi
 }
 
 export function findingKey(f: Finding): { file: string; line: number; cls: string; entry: string; yielding: boolean } {
-  const site = f.wait?.site ?? f.call!.site;
+  const site = findingSite(f);
   return { file: site.file, line: site.line, cls: f.class, entry: shortName(f.entry.function), yielding: f.yielding };
 }

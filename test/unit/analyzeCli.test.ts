@@ -63,7 +63,7 @@ test('SARIF 2.1.0: one thread flow per thread, related locations, partial finger
   assert.equal(sarif.version, '2.1.0');
   const run = sarif.runs[0];
   assert.equal(run.tool.driver.name, 'lockpath');
-  assert.deepEqual(run.tool.driver.rules.map((r: { id: string }) => r.id), ['deadlock-risk', 'stall', 'bounded', 'gil-required-api']);
+  assert.deepEqual(run.tool.driver.rules.map((r: { id: string }) => r.id), ['deadlock-risk', 'lock-order', 'stall', 'bounded', 'gil-required-api']);
   const result = run.results.find((r: { ruleId: string; properties: { entry: string } }) => r.ruleId === 'deadlock-risk' && r.properties.entry.startsWith('set_workers'));
   assert.equal(result.level, 'error');
   assert.match(result.partialFingerprints['lockpath/v1'], /^[0-9a-f]{16}$/);
@@ -74,6 +74,45 @@ test('SARIF 2.1.0: one thread flow per thread, related locations, partial finger
   assert.ok(flows[1].locations.some((l: { kinds: string[] }) => l.kinds[0] === 'acquire'));
   assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'barrier.c');
   assert.ok(result.relatedLocations.length > 3);
+});
+
+/** A function id without its `@file` suffix (static functions). */
+const bare = (id: string): string => id.split('@')[0];
+
+test('lock-order findings: JSON names both threads; SARIF has one thread flow per thread; text reads as two stacks', () => {
+  const dir = path.join(FIXTURES, 'findings', 'gil_writers_mutex_bad');
+  const out = JSON.parse(lockpath('analyze', dir, '--format', 'json').stdout);
+  const f = out.findings.find((x: { class: string }) => x.class === 'lock-order');
+  assert.ok(f, 'a lock-order finding');
+  assert.equal(out.summary.counts['lock-order'], 1);
+  assert.deepEqual(f.threads.map((t: { context: string }) => t.context.split('@')[0]), ['entries', 'commit_main']);
+  const [main, commit] = f.threads;
+  assert.deepEqual([main.holds.lock, main.acquires.lock, bare(main.acquires.function)], ['GIL', 'graph_t.writers_mutex', 'graph_acquire_writer']);
+  assert.equal(bare(main.entry.function), 'graph_set_command');
+  assert.deepEqual([commit.holds.lock, commit.holds.site.line, commit.acquires.lock, bare(commit.acquires.function)], ['graph_t.writers_mutex', 51, 'GIL', 'replicate']);
+  assert.deepEqual(commit.path.map((h: { to: string; kind: string }) => [bare(h.to), h.kind]), [['replicate', 'direct']]);
+  assert.match(f.message, /struct graph_t/, 'the message says which lock abstraction was used');
+  const sarif = JSON.parse(lockpath('analyze', dir, '--format', 'sarif').stdout);
+  const result = sarif.runs[0].results.find((r: { ruleId: string }) => r.ruleId === 'lock-order');
+  assert.equal(result.level, 'error');
+  const flows = result.codeFlows[0].threadFlows;
+  assert.equal(flows.length, 2);
+  for (const flow of flows) assert.deepEqual(flow.locations.filter((l: { kinds: string[] }) => l.kinds[0] === 'acquire').length, 2, 'each thread: where it takes each lock');
+  const text = lockpath('analyze', dir).stdout;
+  assert.match(text, /thread 1: Redis main thread[\s\S]*holds GIL: held since the command started[\s\S]*takes graph_t\.writers_mutex in graph_acquire_writer at graph\.c:24/);
+  assert.match(text, /thread 2: thread commit_main[\s\S]*holds graph_t\.writers_mutex: taken in commit_main at graph\.c:51[\s\S]*takes GIL in replicate at graph\.c:41/);
+});
+
+test('a deferred release names the thread holding the lock and the main-thread callback that releases it', () => {
+  const out = JSON.parse(lockpath('analyze', path.join(FIXTURES, 'findings', 'rwlock_deferred_release_bad'), '--format', 'json').stdout);
+  const f = out.findings.find((x: { deferredRelease?: unknown }) => x.deferredRelease);
+  assert.ok(f);
+  assert.equal(f.class, 'deadlock-risk');
+  assert.deepEqual([bare(f.entry.function), f.entry.kind, f.wait.kind, f.wait.site.line], ['on_doc_changed', 'keyspace-notification', 'lock', 77]);
+  const d = f.deferredRelease;
+  assert.deepEqual([d.lock, bare(d.heldBy.threadRoot), d.heldBy.mode, d.heldBy.site.line], ['spec_t.rwlock', 'search_main', 'read', 52]);
+  assert.deepEqual([bare(d.releasedIn.function), d.releasedIn.entryKind, d.releasedIn.site.line], ['bg_reply', 'blocked-reply', 40]);
+  assert.match(d.identity, /struct spec_t/);
 });
 
 test('an allow rule in .lockpath suppresses a finding, keeping it visible with the reason', () => {

@@ -48,7 +48,7 @@ test('syntax errors carry line and column', () => {
   ].join('\n'), '.lockpath');
   const at = (line: number) => m.diagnostics.filter((d) => d.line === line);
   assert.match(at(1)[0].message, /entry needs a function name/);
-  assert.deepEqual([at(2)[0].col, at(2)[0].message], [1, "unknown directive 'enrty' (expected entry, thread-root, handoff, lock, blocking, gil-safe, allow)"]);
+  assert.deepEqual([at(2)[0].col, at(2)[0].message], [1, "unknown directive 'enrty' (expected entry, thread-root, handoff, lock, lock-op, channel, release-callback, blocking, gil-safe, allow)"]);
   assert.match(at(3)[0].message, /arg=N/);
   assert.equal(at(3)[0].col, 20);
   assert.match(at(4)[0].message, /needs release=/);
@@ -61,6 +61,43 @@ test('syntax errors carry line and column', () => {
   assert.match(at(10)[0].message, /unterminated string/);
   assert.match(at(11)[0].message, /unknown option 'colour'/);
   assert.ok(m.diagnostics.every((d) => d.severity === 'error'));
+});
+
+test('lock operations, channels and release callbacks become profile facts', () => {
+  const m = parseModelFile([
+    'lock-op spin_acquire acquire',
+    'lock-op spin_release release',
+    'lock-op table_read_lock acquire arg=1 mode=read',
+    'lock-op table_try_write try arg=1 mode=write',
+    'channel send=bq_push,bq_push_all receive=bq_pop',
+    'release-callback on_loop_tick',
+  ].join('\n'), '.lockpath');
+  assert.deepEqual(m.diagnostics, []);
+  assert.deepEqual(m.profile.lockOps, [
+    { api: 'spin_acquire', op: 'acquire', mode: 'exclusive', objectArg: 0 },
+    { api: 'spin_release', op: 'release', mode: 'exclusive', objectArg: 0 },
+    { api: 'table_read_lock', op: 'acquire', mode: 'read', objectArg: 1 },
+    { api: 'table_try_write', op: 'try', mode: 'write', objectArg: 1 },
+  ]);
+  assert.deepEqual(m.profile.waits?.map((w) => [w.api, w.kind]), [['bq_push', 'channel-send'], ['bq_push_all', 'channel-send'], ['bq_pop', 'channel-receive']]);
+  assert.deepEqual(m.profile.releases?.map((w) => [w.api, w.kind]), [['bq_push', 'channel-receive'], ['bq_push_all', 'channel-receive'], ['bq_pop', 'channel-send']]);
+  assert.deepEqual(m.profile.namedEntries, [{ name: 'on_loop_tick', kind: 'deferred-callback' }]);
+});
+
+test('bad lock-op, channel and release-callback lines are errors with positions', () => {
+  const m = parseModelFile([
+    'lock-op spin_acquire grab',          // 1: unknown operation
+    'lock-op spin_acquire acquire arg=-1', // 2: bad arg
+    'lock-op t acquire mode=shared',      // 3: bad mode
+    'channel send=push',                  // 4: no receive
+    'release-callback',                   // 5: no name
+  ].join('\n'), '.lockpath');
+  const at = (line: number) => m.diagnostics.filter((d) => d.line === line);
+  assert.deepEqual([at(1)[0].col, at(1)[0].message], [22, 'lock-op needs what the call does: acquire, try or release']);
+  assert.match(at(2)[0].message, /arg=N/);
+  assert.deepEqual([at(3)[0].col, at(3)[0].message], [24, "unknown mode 'shared' (expected read or write)"]);
+  assert.match(at(4)[0].message, /channel needs send=FUNCTION and receive=FUNCTION/);
+  assert.match(at(5)[0].message, /release-callback needs a function name/);
 });
 
 test('unknown function names are warnings with positions and suggestions', () => {

@@ -1,18 +1,26 @@
-import { createHash } from 'node:crypto';
+import { stableId } from './stableId';
 import type { EntryPoint, Site } from '../graph';
-import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';
 import { shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
+import { SyncGraph } from './syncGraph';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
 import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
-import { FINDING_CLASSES } from './types';
+import { FINDING_CLASSES, findingSite } from './types';
+import { LockOps, globalLockKey } from './lockOps';
+import { LockSets } from './lockSets';
+import { LockOrderChecker, lockContexts } from './lockOrder';
+import type { GlobalLockStates } from './lockOrder';
+import { deferredReleaseFindings } from './deferredRelease';
+import type { WaitKind } from '../profile/profile';
+
+const isChannel = (k: WaitKind): boolean => k === 'channel-send' || k === 'channel-receive';
 
 export interface ConcurrencyResult {
   findings: Finding[];
@@ -31,24 +39,35 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const started = performance.now();
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
-  const waits = waitFinder.find();
   const releasers = new Releasers(program, profile, waitFinder);
+  // A pipe or socket write is a wait only where another thread drains that channel.
+  const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
+  const lockOps = new LockOps(program, profile);
   const findings: Finding[] = [];
   let contexts = 0;
   const contextInfo: ConcurrencyResult['contexts'] = [];
+  const globalStates: GlobalLockStates[] = [];
+  const usedLocks = new Set(lockOps.functions.flatMap((f) => (lockOps.at[f] ?? []).flatMap((ops) => (ops ?? []).map((o) => o.key))));
   for (const lock of profile.locks) {
+    // A lock nothing takes and no entry holds (the Python GIL in a tree without Python) has no states.
+    if (!lock.heldByEntries && !usedLocks.has(globalLockKey(lock.lock))) continue;
     const analysis = new LockStateAnalysis(program, lock);
     const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock);
     const ctxs = builder.buildContexts();
     contexts += ctxs.length;
+    globalStates.push({ lock, analysis, contexts: ctxs });
     for (const c of ctxs) contextInfo.push({ lock: lock.lock, id: c.id, root: c.root, reached: c.reached, heldEdges: builder.heldEdgePredicate(c) });
     for (const ctx of ctxs) {
       for (const w of waits) findings.push(...builder.waitFindings(ctx, w));
       if (lock.requiredBy && ctx.root !== null) findings.push(...builder.requiredApiFindings(ctx));
     }
   }
+  const lockSets = new LockSets(program, lockOps);
+  const lockCtxs = lockContexts(program, graph);
+  findings.push(...new LockOrderChecker(program, graph, lockOps, lockSets, lockCtxs, globalStates).findings());
+  findings.push(...deferredReleaseFindings(program, graph, lockOps, lockSets, lockCtxs, profile.deferredEntryKinds));
   const unique = dedupe(findings);
-  unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(a.wait?.site ?? a.call!.site, b.wait?.site ?? b.call!.site) || (a.entry.function < b.entry.function ? -1 : 1));
+  unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(findingSite(a), findingSite(b)) || (a.entry.function < b.entry.function ? -1 : 1));
   const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;
   for (const f of unique) if (!f.suppressed) counts[f.class]++;
   return {
@@ -93,63 +112,6 @@ function dedupe(findings: Finding[]): Finding[] {
   const byId = new Map<string, Finding>();
   for (const f of findings) if (!byId.has(f.id)) byId.set(f.id, f);
   return [...byId.values()];
-}
-
-/** Synchronous call edges as adjacency lists, and shortest paths over them. */
-class SyncGraph {
-  readonly out: number[][];
-  readonly in: number[][];
-
-  constructor(private readonly program: LinkedProgram) {
-    this.out = program.functions.map(() => []);
-    this.in = program.functions.map(() => []);
-    program.edges.forEach((e, i) => {
-      if (!SYNC_EDGE_KINDS.includes(e.kind)) return;
-      this.out[program.edgeFrom[i]].push(i);
-      this.in[program.edgeTo[i]].push(i);
-    });
-  }
-
-  idx(id: string): number {
-    return this.program.idToIndex.get(id)!;
-  }
-
-  /** Shortest path (edge indices) from `from` to any function satisfying `goal`, through edges `allow` accepts. */
-  shortestPath(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean = () => true, outEdges: number[][] = this.out): { path: number[]; end: number } | null {
-    if (goal(from)) return { path: [], end: from };
-    const parent = new Map<number, number>([[from, -1]]);
-    const queue = [from];
-    for (let qi = 0; qi < queue.length; qi++) {
-      const f = queue[qi];
-      for (const ei of outEdges[f]) {
-        if (!allow(ei)) continue;
-        const t = this.program.edgeTo[ei];
-        if (parent.has(t)) continue;
-        parent.set(t, ei);
-        if (goal(t)) {
-          const path: number[] = [];
-          for (let cur = t; parent.get(cur)! >= 0; cur = this.program.edgeFrom[parent.get(cur)!]) path.unshift(parent.get(cur)!);
-          return { path, end: t };
-        }
-        queue.push(t);
-      }
-    }
-    return null;
-  }
-
-  reachable(from: number, allow: (edge: number) => boolean = () => true): Set<number> {
-    const seen = new Set([from]);
-    const stack = [from];
-    while (stack.length) {
-      const f = stack.pop()!;
-      for (const ei of this.out[f]) {
-        if (!allow(ei)) continue;
-        const t = this.program.edgeTo[ei];
-        if (!seen.has(t)) { seen.add(t); stack.push(t); }
-      }
-    }
-    return seen;
-  }
 }
 
 interface Release { fn: number; site: Site; action: string }
@@ -283,6 +245,8 @@ class FindingBuilder {
     if (!(state & HELD)) return [];
     const held = this.heldEdge(ctx);
     const awaited = this.awaitedThreads(w);
+    // A channel no other thread drains is a file or a peer process: not a wait for a thread.
+    if (isChannel(w.kind) && !awaited.length) return [];
     const takes = awaited.some((a) => a.takesLock);
     const cls: FindingClass = w.bounded ? 'bounded' : takes ? 'deadlock-risk' : 'stall';
     // Which entries reach the wait with the lock held, each with its path(s).
@@ -545,8 +509,4 @@ class FindingBuilder {
     });
     return out;
   }
-}
-
-export function stableId(parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
 }

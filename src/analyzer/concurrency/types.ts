@@ -2,8 +2,30 @@
 import type { Edge, EntryKind, Site } from '../graph';
 import type { WaitKind } from '../profile/profile';
 
-export type FindingClass = 'deadlock-risk' | 'stall' | 'bounded' | 'gil-required-api';
-export const FINDING_CLASSES: readonly FindingClass[] = ['deadlock-risk', 'stall', 'bounded', 'gil-required-api'];
+export type FindingClass = 'deadlock-risk' | 'lock-order' | 'stall' | 'bounded' | 'gil-required-api';
+export const FINDING_CLASSES: readonly FindingClass[] = ['deadlock-risk', 'lock-order', 'stall', 'bounded', 'gil-required-api'];
+
+export type LockMode = 'exclusive' | 'read' | 'write';
+
+/** One thread's side of a lock-order cycle: it holds `holds` and then takes `acquires`. */
+export interface ThreadTrace {
+  /** `entries` (the main thread, entry points) or a thread root's function id. */
+  context: string;
+  entry: FindingEntry;
+  /** From the entry (or thread root) to the function that takes `acquires`. */
+  path: PathHop[];
+  holds: { lock: string; mode: LockMode; function: string; site: Site };
+  acquires: { lock: string; mode: LockMode; function: string; site: Site };
+}
+
+/** A lock held by a thread until a callback that only the (blocked) main thread runs releases it. */
+export interface DeferredRelease {
+  lock: string;
+  /** How the analysis names the lock: a global, a field of a struct type, …. */
+  identity: string;
+  heldBy: { threadRoot: string; function: string; site: Site; mode: LockMode; path: PathHop[] };
+  releasedIn: { function: string; site: Site; entryKind: string; registeredAt?: Site };
+}
 
 /** Whether the lock is held at a point: on every path, on some, or on none. */
 export type HeldState = 'held' | 'may-be-held' | 'not-held';
@@ -69,6 +91,10 @@ export interface Finding {
   call?: { function: string; site: Site; api: string };
   awaited: AwaitedThread[];
   sequencedAfter: SequencedAfter[];
+  /** lock-order: one trace per thread, each holding one lock of the cycle and taking the next. */
+  threads?: ThreadTrace[];
+  /** deadlock-risk on a lock whose only release runs on the main thread. */
+  deferredRelease?: DeferredRelease;
   /** Present when a model-file `allow` rule matched: the finding is shown but not reported as a problem. */
   suppressed?: { reason: string; rule: Site };
 }
@@ -88,4 +114,9 @@ export interface FindingsSummary {
   waits: number;
   contexts: number;
   concurrencyMs: number;
+}
+
+/** Where a finding is reported: the wait, the offending call, or the first thread's second lock. */
+export function findingSite(f: Finding): Site {
+  return f.wait?.site ?? f.call?.site ?? f.threads![0].acquires.site;
 }

@@ -1,4 +1,4 @@
-import type { Access, Site, Stmt, Val } from '../model';
+import type { Access, CallFact, Site, Stmt, Val } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import type { Profile, WaitKind } from '../profile/profile';
 import { callersOf } from '../link/reach';
@@ -43,6 +43,7 @@ export class WaitFinder {
 
   find(): WaitSite[] {
     const out: WaitSite[] = [];
+    const nonBlocking = this.nonBlockingChannels();
     this.program.facts.forEach((facts, fn) => {
       if (!facts) return;
       // The profile's own wait primitives, when the tree defines them (portability shims), are
@@ -53,19 +54,46 @@ export class WaitFinder {
         if (call.callee.k !== 'name' || !this.waitApis.has(call.callee.name) && !this.wrapsWaitApi(fn, ci)) return;
         const api = this.calleeNames(fn, ci).map((n) => this.waitApis.get(n)).find(Boolean);
         if (!api) return;
+        const objectKeys = this.objectKeys(call.args[api.objectArg] ?? [], fn);
+        if ((api.kind === 'channel-send' || api.kind === 'channel-receive')
+          && (this.passesNonBlockingFlag(call) || objectKeys.some((k) => nonBlocking.has(k)))) return;
         out.push({
           fn, kind: api.kind, site: call.site, call: ci,
           expression: `${call.text}(${call.argTexts[0] ?? ''}${call.args.length > 1 ? ', …' : ''})`,
           bounded: api.bounded,
           yielding: false,
           evidence: `${call.text} blocks until another thread ${releaseVerb(api.kind)}${api.bounded ? '; it has a timeout' : ', with no timeout'}`,
-          objectKeys: this.objectKeys(call.args[api.objectArg] ?? [], fn),
+          objectKeys,
           condReads: [],
         });
       });
       this.visitLoops(facts.body, (loop) => {
         const spin = this.spinWait(fn, loop);
         if (spin) out.push(spin);
+      });
+    });
+    return out;
+  }
+
+  /** `fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(fd, b, n, MSG_DONTWAIT)`: the flag is in the arguments' text or names. */
+  private passesNonBlockingFlag(call: CallFact): boolean {
+    const flags = this.profile.nonBlocking.flags;
+    return call.argTexts.some((t) => flags.some((flag) => t.includes(flag)))
+      || call.args.some((vals) => vals.some((v) => v.k === 'ident' && flags.includes(v.name)));
+  }
+
+  /** Channels (fds, queues) some call makes non-blocking: writes and reads on them never wait. */
+  private nonBlockingChannels(): Set<string> {
+    const setters = new Map(this.profile.nonBlocking.setters.map((s) => [s.api, s.objectArg]));
+    const out = new Set<string>();
+    this.program.facts.forEach((facts, fn) => {
+      facts?.calls.forEach((call, ci) => {
+        if (call.callee.k !== 'name' || !setters.has(call.callee.name)) return;
+        if (!this.passesNonBlockingFlag(call)) return;
+        for (const name of this.calleeNames(fn, ci)) {
+          const arg = setters.get(name);
+          if (arg !== undefined) for (const k of this.objectKeys(call.args[arg] ?? [], fn)) out.add(k);
+        }
       });
     });
     return out;
@@ -178,6 +206,9 @@ function releaseVerb(kind: WaitKind): string {
     case 'barrier': return 'reaches the barrier';
     case 'join': return 'exits';
     case 'semaphore': return 'posts the semaphore';
+    case 'channel-send': return 'drains the other end (a read or pop) while the pipe, socket or queue is full';
+    case 'channel-receive': return 'feeds the other end (a write or push)';
+    case 'lock': return 'releases the lock';
     default: return 'acts';
   }
 }

@@ -1,4 +1,4 @@
-import type { EntryKind, LockApi, Profile } from '../profile/profile';
+import type { EntryKind, LockApi, LockOpApi, LockOpKind, Profile } from '../profile/profile';
 import type { FindingClass } from '../concurrency/types';
 import { FINDING_CLASSES } from '../concurrency/types';
 import type { Site } from '../graph';
@@ -13,6 +13,11 @@ import type { Site } from '../graph';
  *   lock        NAME acquire=F[,F] release=F[,F] [try=F[,F]] [held-by-entries]
  *   blocking    FUNCTION [bounded]              calls to FUNCTION block until another thread acts
  *   gil-safe    API                             a host API that does not need the GIL
+ *   lock-op     FUNCTION acquire|try|release [arg=N] [mode=read|write]
+ *                                               calls take/drop the lock object in argument N (a wrapper
+ *                                               lockpath cannot see through, or a custom lock type)
+ *   channel     send=F[,F] receive=F[,F] [arg=N] a blocking queue: send blocks while full, receive while empty
+ *   release-callback FUNCTION                   runs later on the main thread (locks it releases stay held until then)
  *   allow       CLASS [entry=F] [wait=F] [call=F] reason="why this is safe"
  */
 
@@ -33,9 +38,9 @@ export interface ModelFile {
 
 interface Token { text: string; col: number }
 
-const ENTRY_KINDS: readonly string[] = ['command', 'config-get', 'config-set', 'config-apply', 'server-event', 'keyspace-notification', 'timer', 'blocked-reply', 'blocked-timeout', 'blocked-free', 'module-load', 'command-filter', 'info', 'post-notification-job', 'event-loop', 'model'];
+const ENTRY_KINDS: readonly string[] = ['command', 'config-get', 'config-set', 'config-apply', 'server-event', 'keyspace-notification', 'timer', 'blocked-reply', 'blocked-timeout', 'blocked-free', 'module-load', 'command-filter', 'info', 'post-notification-job', 'event-loop', 'model', 'deferred-callback'];
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const DIRECTIVES = ['entry', 'thread-root', 'handoff', 'lock', 'blocking', 'gil-safe', 'allow'] as const;
+export const DIRECTIVES = ['entry', 'thread-root', 'handoff', 'lock', 'lock-op', 'channel', 'release-callback', 'blocking', 'gil-safe', 'allow'] as const;
 
 function tokenize(line: string, lineNo: number, diags: ModelDiagnostic[]): Token[] {
   const tokens: Token[] = [];
@@ -152,6 +157,46 @@ export function parseModelFile(text: string, file: string): ModelFile {
         };
         for (const [list, t] of [[lock.acquire, acquire], [lock.release, release]] as const) for (const n of list) fn({ text: n, col: t.col }, 'lock operation');
         (p.locks ??= []).push(lock);
+        break;
+      }
+      case 'lock-op': {
+        allowedKeys(['arg', 'mode']);
+        const name = fn(positional[0], 'lock operation');
+        if (!positional[0]) { error(undefined, 'lock-op needs a function name'); break; }
+        const opTok = positional[1];
+        if (!opTok || !['acquire', 'try', 'release'].includes(opTok.text)) { error(opTok, 'lock-op needs what the call does: acquire, try or release'); break; }
+        if (positional.length > 2) error(positional[2], 'lock-op takes a function name and acquire, try or release');
+        const argTok = options.get('arg');
+        const arg = argTok ? Number(argTok.text) : 0;
+        if (argTok && (!Number.isInteger(arg) || arg < 0)) { error(argTok, 'arg=N is the 0-based position of the lock argument'); break; }
+        const modeTok = options.get('mode');
+        if (modeTok && !['read', 'write'].includes(modeTok.text)) { error(modeTok, `unknown mode '${modeTok.text}' (expected read or write)`); break; }
+        if (name) (p.lockOps ??= []).push({ api: name, op: opTok.text as LockOpKind, mode: (modeTok?.text ?? 'exclusive') as LockOpApi['mode'], objectArg: arg });
+        break;
+      }
+      case 'channel': {
+        allowedKeys(['send', 'receive', 'arg']);
+        const send = options.get('send');
+        const receive = options.get('receive');
+        if (!send || !receive) { error(head, 'channel needs send=FUNCTION and receive=FUNCTION (the blocking push and pop)'); break; }
+        if (positional.length) error(positional[0], 'channel takes only send=, receive= and arg=');
+        const argTok = options.get('arg');
+        const arg = argTok ? Number(argTok.text) : 0;
+        if (argTok && (!Number.isInteger(arg) || arg < 0)) { error(argTok, 'arg=N is the 0-based position of the queue argument'); break; }
+        const sends = splitList(send.text).filter((n) => fn({ text: n, col: send.col }, 'channel send'));
+        const receives = splitList(receive.text).filter((n) => fn({ text: n, col: receive.col }, 'channel receive'));
+        p.waits ??= [];
+        p.releases ??= [];
+        for (const api of sends) { p.waits.push({ api, kind: 'channel-send', objectArg: arg, bounded: false }); p.releases.push({ api, kind: 'channel-receive', objectArg: arg }); }
+        for (const api of receives) { p.waits.push({ api, kind: 'channel-receive', objectArg: arg, bounded: false }); p.releases.push({ api, kind: 'channel-send', objectArg: arg }); }
+        break;
+      }
+      case 'release-callback': {
+        allowedKeys([]);
+        if (!positional[0]) { error(undefined, 'release-callback needs a function name'); break; }
+        const name = fn(positional[0], 'release-callback');
+        if (positional.length > 1) error(positional[1], 'release-callback takes one function name');
+        if (name) (p.namedEntries ??= []).push({ name, kind: 'deferred-callback' });
         break;
       }
       case 'blocking': {

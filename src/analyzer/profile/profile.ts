@@ -5,7 +5,7 @@
 export type EntryKind =
   | 'command' | 'config-get' | 'config-set' | 'config-apply' | 'server-event' | 'keyspace-notification'
   | 'timer' | 'blocked-reply' | 'blocked-timeout' | 'blocked-free' | 'module-load' | 'command-filter'
-  | 'info' | 'post-notification-job' | 'event-loop' | 'main' | 'model';
+  | 'info' | 'post-notification-job' | 'event-loop' | 'main' | 'model' | 'deferred-callback';
 
 export interface RegistrationApi {
   api: string;
@@ -33,7 +33,23 @@ export interface LockApi {
   requiredBy?: { prefixes: string[]; safe: string[] };
 }
 
-export type WaitKind = 'condvar' | 'barrier' | 'join' | 'semaphore' | 'spin' | 'model';
+export type WaitKind = 'condvar' | 'barrier' | 'join' | 'semaphore' | 'spin' | 'model' | 'lock' | 'channel-send' | 'channel-receive';
+
+export type LockOpKind = 'acquire' | 'try' | 'release';
+
+/**
+ * A call that takes or drops the lock object in `objectArg` (a mutex, an rwlock side, a spin
+ * lock). Lock identity comes from that argument: a global, a field of a struct type, or a
+ * parameter of the calling function (then the caller's argument decides).
+ */
+export interface LockOpApi {
+  api: string;
+  op: LockOpKind;
+  mode: 'exclusive' | 'read' | 'write';
+  objectArg: number;
+  /** Semaphores are locks only where one function both waits and posts them. */
+  balancedOnly?: boolean;
+}
 
 /** A call that blocks until another thread acts on the object in `objectArg`. */
 export interface WaitApi { api: string; kind: WaitKind; objectArg: number; bounded: boolean }
@@ -53,6 +69,8 @@ export interface Profile {
   /** Global function pointers with these prefixes are APIs the host fills at load time. */
   apiPointerPrefixes: string[];
   locks: LockApi[];
+  /** Per-object lock operations (mutexes, rwlocks, spin locks, model-declared wrappers). */
+  lockOps: LockOpApi[];
   waits: WaitApi[];
   releases: ReleaseApi[];
   /** Calls a spin-wait's body may make while it waits: sleeps, pauses, yields. */
@@ -61,6 +79,13 @@ export interface Profile {
   yields: string[];
   /** Clock reads: a loop condition that calls one has a deadline. */
   clocks: string[];
+  /**
+   * Calls that make a channel (fd, queue) non-blocking, with the argument holding it, and the
+   * flag words that mean it (`fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(…, MSG_DONTWAIT)`).
+   */
+  nonBlocking: { setters: { api: string; objectArg: number }[]; flags: string[] };
+  /** Entry kinds that run later on the main thread (deferred callbacks): a lock they release stays held until then. */
+  deferredEntryKinds: EntryKind[];
 }
 
 export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
@@ -73,11 +98,17 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     dispatchers: [...base.dispatchers, ...(extra.dispatchers ?? [])],
     apiPointerPrefixes: [...base.apiPointerPrefixes, ...(extra.apiPointerPrefixes ?? [])],
     locks: mergeLocks(base.locks, extra.locks ?? []),
+    lockOps: [...base.lockOps, ...(extra.lockOps ?? [])],
     waits: [...base.waits, ...(extra.waits ?? [])],
     releases: [...base.releases, ...(extra.releases ?? [])],
     sleeps: [...base.sleeps, ...(extra.sleeps ?? [])],
     yields: [...base.yields, ...(extra.yields ?? [])],
     clocks: [...base.clocks, ...(extra.clocks ?? [])],
+    nonBlocking: {
+      setters: [...base.nonBlocking.setters, ...(extra.nonBlocking?.setters ?? [])],
+      flags: [...base.nonBlocking.flags, ...(extra.nonBlocking?.flags ?? [])],
+    },
+    deferredEntryKinds: [...base.deferredEntryKinds, ...(extra.deferredEntryKinds ?? [])],
   };
 }
 

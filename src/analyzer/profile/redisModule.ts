@@ -1,4 +1,5 @@
 import type { Profile } from './profile';
+import { CHANNEL_RELEASES, CHANNEL_WAITS, NON_BLOCKING, POSIX_LOCK_OPS, PYTHON_GIL } from './posix';
 
 /**
  * Module API calls that do not need the GIL (thread-safe by Redis' documentation): memory,
@@ -67,7 +68,12 @@ export const redisModuleProfile: Profile = {
     release: ['RedisModule_ThreadSafeContextUnlock'],
     heldByEntries: true,
     requiredBy: { prefixes: ['RedisModule_'], safe: GIL_FREE_APIS },
-  }],
+  }, PYTHON_GIL],
+  lockOps: POSIX_LOCK_OPS,
+  nonBlocking: NON_BLOCKING,
+  // Callbacks Redis runs later on its main thread: a lock only they release stays held until
+  // the main thread gets to them.
+  deferredEntryKinds: ['blocked-reply', 'blocked-timeout', 'blocked-free', 'timer', 'event-loop', 'post-notification-job', 'deferred-callback'],
   waits: [
     { api: 'pthread_cond_wait', kind: 'condvar', objectArg: 0, bounded: false },
     { api: 'pthread_cond_timedwait', kind: 'condvar', objectArg: 0, bounded: true },
@@ -83,6 +89,7 @@ export const redisModuleProfile: Profile = {
     { api: 'sem_wait', kind: 'semaphore', objectArg: 0, bounded: false },
     { api: 'sem_timedwait', kind: 'semaphore', objectArg: 0, bounded: true },
     { api: 'uv_sem_wait', kind: 'semaphore', objectArg: 0, bounded: false },
+    ...CHANNEL_WAITS,
   ],
   releases: [
     { api: 'pthread_cond_signal', kind: 'condvar', objectArg: 0 },
@@ -95,6 +102,7 @@ export const redisModuleProfile: Profile = {
     { api: 'uv_barrier_wait', kind: 'barrier', objectArg: 0 },
     { api: 'sem_post', kind: 'semaphore', objectArg: 0 },
     { api: 'uv_sem_post', kind: 'semaphore', objectArg: 0 },
+    ...CHANNEL_RELEASES,
   ],
   sleeps: ['usleep', 'sleep', 'nanosleep', 'sched_yield', 'pthread_yield', 'thrd_yield', 'thrd_sleep', 'uv_sleep', 'clock_nanosleep', '_mm_pause', '__builtin_ia32_pause', 'cpu_relax', 'RedisModule_Yield'],
   yields: ['RedisModule_Yield'],

@@ -1,4 +1,4 @@
-import type { Finding, FindingsSummary, PathHop } from '../concurrency/types';
+import type { Finding, FindingsSummary, PathHop, ThreadTrace } from '../concurrency/types';
 import { FINDING_CLASSES } from '../concurrency/types';
 import { fmtSite, shortName } from './formats';
 
@@ -11,13 +11,30 @@ function hopLine(h: PathHop, indent: string): string {
   return `${indent}→ ${shortName(h.to)}${how}   at ${fmtSite(h.site)}${lock}`;
 }
 
+function threadTraceLines(t: ThreadTrace, i: number): string[] {
+  const e = t.entry;
+  const mode = (m: string) => (m === 'exclusive' ? '' : ` (${m})`);
+  const lines = ['', `   thread ${i + 1}: ${t.context === 'entries' ? 'Redis main thread' : `thread ${shortName(t.context)} (started by ${e.api} at ${fmtSite(e.site)})`}`];
+  lines.push(`     ${shortName(e.function)}  — ${e.kind}${e.kind === 'thread-root' ? '' : ` registered with ${e.api}${e.name ? ` ${e.name}` : ''} at ${fmtSite(e.site)}`}`);
+  const sinceEntry = t.holds.function === e.function && fmtSite(t.holds.site) === fmtSite(e.site);
+  lines.push(`       🔒 holds ${t.holds.lock}${mode(t.holds.mode)}: ${sinceEntry ? `held since the ${e.kind} started` : `taken in ${shortName(t.holds.function)} at ${fmtSite(t.holds.site)}`}`);
+  for (const h of t.path) lines.push(hopLine(h, '       '));
+  lines.push(`       ⏸ takes ${t.acquires.lock}${mode(t.acquires.mode)} in ${shortName(t.acquires.function)} at ${fmtSite(t.acquires.site)}`);
+  return lines;
+}
+
 export function findingToText(f: Finding, index: number): string {
   const lines: string[] = [];
   const tag = f.suppressed ? ' [suppressed]' : '';
   lines.push(`${index}. ${f.class}${f.yielding ? ' (yielding)' : ''}${tag}  ${f.lock}  id ${f.id}`);
   lines.push(`   ${f.message}`);
+  if (f.threads) {
+    f.threads.forEach((t, i) => lines.push(...threadTraceLines(t, i)));
+    if (f.suppressed) lines.push('', `   suppressed by the model file at ${fmtSite(f.suppressed.rule)}: ${f.suppressed.reason}`);
+    return lines.join('\n');
+  }
   const e = f.entry;
-  lines.push('', `   thread 1: ${e.kind === 'thread-root' ? `thread ${shortName(e.function)} (started by ${e.api} at ${fmtSite(e.site)})` : `Redis main thread, holding the ${f.lock}`}`);
+  lines.push('', `   thread 1: ${e.kind === 'thread-root' ? `thread ${shortName(e.function)} (started by ${e.api} at ${fmtSite(e.site)})` : f.deferredRelease ? 'Redis main thread' : `Redis main thread, holding the ${f.lock}`}`);
   const how = e.kind === 'thread-root' ? '' : e.api === 'by name' ? ` (entry point by its name, ${fmtSite(e.site)})` : ` registered with ${e.api}${e.name ? ` ${e.name}` : ''} at ${fmtSite(e.site)}`;
   lines.push(`     ${shortName(e.function)}  — ${e.kind}${how}`);
   for (const h of f.path) lines.push(hopLine(h, '       '));
@@ -30,7 +47,11 @@ export function findingToText(f: Finding, index: number): string {
     lines.push('', `   thread ${i + 2}: ${shortName(a.threadRoot)} — releases the wait: ${a.releaser.action} in ${shortName(a.releaser.function)} at ${fmtSite(a.releaser.site)}`);
     lines.push(`     ${shortName(a.threadRoot)}`);
     for (const h of a.pathToReleaser) lines.push(hopLine(h, '       '));
-    if (a.takesLock) {
+    if (f.deferredRelease) {
+      const d = f.deferredRelease;
+      lines.push(`       🔒 takes ${d.lock}${d.heldBy.mode === 'exclusive' ? '' : ` (${d.heldBy.mode})`} in ${shortName(d.heldBy.function)} at ${fmtSite(d.heldBy.site)} and never releases it on this thread`);
+      lines.push(`     the release runs only in ${shortName(d.releasedIn.function)} (${d.releasedIn.entryKind} callback${d.releasedIn.registeredAt ? `, registered at ${fmtSite(d.releasedIn.registeredAt)}` : ''}) on the main thread, which is blocked in thread 1`);
+    } else if (a.takesLock) {
       lines.push(`     but first it may take the ${f.lock}:`);
       lines.push(`     ${shortName(a.threadRoot)}`);
       for (const h of a.takesLock.path) lines.push(hopLine(h, '       '));

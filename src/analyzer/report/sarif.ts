@@ -1,4 +1,5 @@
-import type { Finding, FindingClass, PathHop } from '../concurrency/types';
+import type { Finding, FindingClass, PathHop, ThreadTrace } from '../concurrency/types';
+import { findingSite } from '../concurrency/types';
 import type { Site } from '../graph';
 import { shortName } from './formats';
 
@@ -7,6 +8,7 @@ import { shortName } from './formats';
 
 const RULES: Record<FindingClass, { name: string; short: string; full: string; level: 'error' | 'warning' | 'note' }> = {
   'deadlock-risk': { name: 'DeadlockRisk', short: 'Blocking wait under a global lock for threads that may need that lock', full: 'A thread holding a global lock (the Redis GIL) waits without a timeout for threads that may themselves block taking that lock: neither can proceed.', level: 'error' },
+  'lock-order': { name: 'LockOrderInversion', short: 'Two threads take the same locks in opposite orders', full: 'One thread holds lock A and takes lock B while another thread, which can run at the same time, holds B and takes A: each can wait for the other forever.', level: 'error' },
   stall: { name: 'Stall', short: 'Unbounded wait while holding a global lock', full: 'A thread holding a global lock waits without a timeout; every other user of the lock stalls until the awaited threads finish.', level: 'warning' },
   bounded: { name: 'BoundedWait', short: 'Bounded wait while holding a global lock', full: 'A thread holding a global lock waits with a timeout or retry limit.', level: 'note' },
   'gil-required-api': { name: 'GilRequiredApi', short: 'API that needs the GIL called without it', full: 'A Redis Module API call that needs the GIL is made from a thread that does not hold it.', level: 'warning' },
@@ -16,6 +18,19 @@ function location(site: Site, message?: string): object {
   return {
     physicalLocation: { artifactLocation: { uri: site.file, uriBaseId: 'SRCROOT' }, region: { startLine: site.line, startColumn: site.col } },
     ...(message ? { message: { text: message } } : {}),
+  };
+}
+
+function threadFlowOf(t: ThreadTrace): object {
+  const mode = (m: string) => (m === 'exclusive' ? '' : ` (${m})`);
+  return {
+    message: { text: `${t.context === 'entries' ? 'main thread' : `thread ${shortName(t.context)}`}: holds ${t.holds.lock}${mode(t.holds.mode)}, takes ${t.acquires.lock}${mode(t.acquires.mode)}` },
+    locations: [
+      { location: location(t.entry.site, `${shortName(t.entry.function)}: ${t.entry.kind}`), nestingLevel: 0, kinds: ['entry'] },
+      { location: location(t.holds.site, `takes ${t.holds.lock}${mode(t.holds.mode)}`), nestingLevel: 1, kinds: ['acquire'] },
+      ...hopLocations(t.path),
+      { location: location(t.acquires.site, `takes ${t.acquires.lock}${mode(t.acquires.mode)} while holding ${t.holds.lock}`), nestingLevel: 1, kinds: ['acquire'] },
+    ],
   };
 }
 
@@ -30,8 +45,8 @@ function hopLocations(hops: PathHop[], nestingLevel = 1): object[] {
 export function toSarif(findings: readonly Finding[], toolVersion = '0.1.0'): object {
   const ruleIds = Object.keys(RULES) as FindingClass[];
   const results = findings.map((f) => {
-    const primary = f.wait?.site ?? f.call!.site;
-    const holder = {
+    const primary = findingSite(f);
+    const holder = f.threads ? threadFlowOf(f.threads[0]) : {
       message: { text: `${f.entry.kind === 'thread-root' ? 'thread' : 'main thread (holds the lock)'} ${shortName(f.entry.function)}` },
       locations: [
         { location: location(f.entry.site, `${shortName(f.entry.function)}: ${f.entry.kind}`), nestingLevel: 0, kinds: ['entry'] },
@@ -40,7 +55,7 @@ export function toSarif(findings: readonly Finding[], toolVersion = '0.1.0'): ob
         ...(f.call ? [{ location: location(f.call.site, `calls ${f.call.api} without the ${f.lock}`), nestingLevel: 1, kinds: ['call'] }] : []),
       ],
     };
-    const awaited = f.awaited.map((a) => ({
+    const awaited = f.threads ? f.threads.slice(1).map(threadFlowOf) : f.awaited.map((a) => ({
       message: { text: `thread ${shortName(a.threadRoot)}: releases the wait (${a.releaser.action})${a.takesLock ? `, but may first block taking the ${f.lock}` : ''}` },
       locations: [
         ...hopLocations(a.pathToReleaser, 0),

@@ -1,0 +1,152 @@
+import type { Val } from '../model';
+import type { LinkedProgram } from '../link/linker';
+import type { LockOpKind, Profile } from '../profile/profile';
+import type { LockMode } from './types';
+
+/** A lock operation at one call site, on one abstract lock. */
+export interface LockOpSite {
+  op: LockOpKind;
+  /** `lock:NAME` (a global lock such as the GIL), `G:…` (a global), `F:Struct.field`, or `P:i` (the i-th parameter's lock). */
+  key: string;
+  mode: LockMode;
+  api: string;
+}
+
+export const globalLockKey = (name: string): string => `lock:${name}`;
+
+/**
+ * Finds every lock operation in the program and names the lock it works on. Identity is
+ * abstract but stable: a global variable, a field of a struct type (every `spec->rwlock` is one
+ * lock), or a parameter of the calling function — then each caller's argument decides, which is
+ * how wrappers such as `lock(pool)` are seen through.
+ */
+export class LockOps {
+  /** fn → call index → operations (undefined when the call is not a lock operation). */
+  readonly at: (LockOpSite[] | undefined)[][];
+  /** Functions with at least one operation. */
+  readonly functions: number[] = [];
+
+  constructor(private readonly program: LinkedProgram, profile: Profile) {
+    const byApi = new Map<string, { op: LockOpKind; mode: LockMode; objectArg: number | null; balancedOnly: boolean; lock?: string }[]>();
+    const add = (api: string, v: { op: LockOpKind; mode: LockMode; objectArg: number | null; balancedOnly: boolean; lock?: string }) => {
+      const list = byApi.get(api);
+      if (list) list.push(v);
+      else byApi.set(api, [v]);
+    };
+    for (const o of profile.lockOps) add(o.api, { op: o.op, mode: o.mode, objectArg: o.objectArg, balancedOnly: !!o.balancedOnly });
+    for (const l of profile.locks) {
+      for (const api of l.acquire) add(api, { op: 'acquire', mode: 'exclusive', objectArg: null, balancedOnly: false, lock: l.lock });
+      for (const api of l.tryAcquire) add(api, { op: 'try', mode: 'exclusive', objectArg: null, balancedOnly: false, lock: l.lock });
+      for (const api of l.release) add(api, { op: 'release', mode: 'exclusive', objectArg: null, balancedOnly: false, lock: l.lock });
+    }
+    this.at = program.facts.map((facts, fn) => {
+      if (!facts) return [];
+      // A function that *is* a profile operation (a portability shim) is seen at its callers.
+      if (byApi.has(facts.name)) return [];
+      const perCall: (LockOpSite[] | undefined)[] = [];
+      const balancedCandidates: LockOpSite[] = [];
+      let any = false;
+      facts.calls.forEach((call, ci) => {
+        const names = this.calleeNames(fn, ci);
+        const ops: LockOpSite[] = [];
+        for (const name of names) {
+          for (const spec of byApi.get(name) ?? []) {
+            if (spec.lock !== undefined) {
+              ops.push({ op: spec.op, key: globalLockKey(spec.lock), mode: spec.mode, api: name });
+              continue;
+            }
+            for (const key of this.keysOf(call.args[spec.objectArg!] ?? [], fn)) {
+              const site: LockOpSite = { op: spec.op, key, mode: spec.mode, api: name };
+              ops.push(site);
+              if (spec.balancedOnly) balancedCandidates.push(site);
+            }
+          }
+          if (ops.length) break;
+        }
+        if (ops.length) { perCall[ci] = dedupeOps(ops); any = true; }
+      });
+      // Keep a semaphore as a lock only where this function both waits on it and posts it.
+      if (balancedCandidates.length) {
+        const waited = new Set(balancedCandidates.filter((o) => o.op !== 'release').map((o) => o.key));
+        const posted = new Set(balancedCandidates.filter((o) => o.op === 'release').map((o) => o.key));
+        const unbalanced = new Set(balancedCandidates.filter((o) => !(waited.has(o.key) && posted.has(o.key))));
+        perCall.forEach((ops, ci) => {
+          if (!ops) return;
+          const kept = ops.filter((o) => !unbalanced.has(o));
+          perCall[ci] = kept.length ? kept : undefined;
+        });
+        any = perCall.some(Boolean);
+      }
+      if (any) this.functions.push(fn);
+      return perCall;
+    });
+  }
+
+  /** The callee's names at a call: resolved targets and the name as written. */
+  calleeNames(fn: number, call: number): string[] {
+    const facts = this.program.facts[fn]!;
+    const names = (this.program.callEdges[fn]?.[call] ?? []).map((ei) => this.program.functions[this.program.edgeTo[ei]].name);
+    const c = facts.calls[call];
+    if (c.callee.k === 'name') names.push(c.callee.name);
+    return [...new Set(names)];
+  }
+
+  /** Lock keys an argument denotes in `fn`: a global, a struct field, or one of `fn`'s parameters. */
+  keysOf(vals: readonly Val[], fn: number): string[] {
+    const facts = this.program.facts[fn];
+    const keys: string[] = [];
+    for (const v of vals) {
+      if (v.k === 'read' && v.loc.k === 'local') {
+        const i = facts?.params.findIndex((p) => p.name === (v.loc as { name: string }).name) ?? -1;
+        if (i >= 0) keys.push(`P:${i}`);
+        continue;
+      }
+      const key = v.k === 'read' ? this.program.locationKey(v.loc, fn) : v.k === 'ident' ? this.program.locationKey({ k: 'global', name: v.name }, fn) : null;
+      if (key) keys.push(key);
+    }
+    return [...new Set(keys)];
+  }
+
+  /** Replaces a callee's parameter key by the keys of the caller's argument at `call`. */
+  substitute(key: string, fn: number, call: number): string[] {
+    if (!key.startsWith('P:')) return [key];
+    const arg = this.program.facts[fn]?.calls[call]?.args[Number(key.slice(2))];
+    return arg ? this.keysOf(arg, fn) : [];
+  }
+}
+
+function dedupeOps(ops: LockOpSite[]): LockOpSite[] {
+  const seen = new Set<string>();
+  return ops.filter((o) => {
+    const k = `${o.op}|${o.key}|${o.mode}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** How a lock is named to users, and which abstraction its identity uses. */
+export function describeLock(key: string): { name: string; identity: string } {
+  if (key.startsWith('lock:')) return { name: key.slice(5), identity: `the global lock ${key.slice(5)}` };
+  if (key.startsWith('G:')) {
+    const rest = key.slice(2);
+    const colon = rest.lastIndexOf(':');
+    const name = colon >= 0 ? rest.slice(colon + 1) : rest;
+    return { name, identity: colon >= 0 ? `the static variable ${name} in ${rest.slice(0, colon)}` : `the global variable ${name}` };
+  }
+  if (key.startsWith('F:')) {
+    const rest = key.slice(2);
+    const dot = rest.lastIndexOf('.');
+    const struct = rest.slice(0, dot);
+    const field = rest.slice(dot + 1);
+    if (struct === '?') return { name: `*.${field}`, identity: `the field ${field} of a struct whose type lockpath could not resolve (every such ${field} is treated as one lock)` };
+    return { name: `${struct}.${field}`, identity: `the field ${field} of struct ${struct} (every ${struct}'s ${field} is treated as one lock)` };
+  }
+  if (key.startsWith('P:')) return { name: `parameter ${Number(key.slice(2)) + 1}`, identity: 'a lock passed as a parameter' };
+  return { name: key, identity: key };
+}
+
+/** Two holders conflict unless both only read. */
+export function modesConflict(a: LockMode, b: LockMode): boolean {
+  return !(a === 'read' && b === 'read');
+}

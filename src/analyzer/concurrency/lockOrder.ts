@@ -1,0 +1,277 @@
+import type { EntryPoint, Site } from '../graph';
+import type { LinkedProgram } from '../link/linker';
+import type { Stmt } from '../model';
+import type { LockApi } from '../profile/profile';
+import { shortName } from '../report/formats';
+import { stableId } from './stableId';
+import { HELD } from './lockState';
+import type { LockStateAnalysis, ThreadContext } from './lockState';
+import { describeLock, globalLockKey, modesConflict } from './lockOps';
+import type { LockOps } from './lockOps';
+import type { LockSets, OrderEdge } from './lockSets';
+import { splitKm } from './lockSets';
+import { pathFromAny } from './syncGraph';
+import type { SyncGraph } from './syncGraph';
+import type { Finding, FindingEntry, LockMode, PathHop, ThreadTrace } from './types';
+
+/** A thread context for lock order: the main thread (every entry point) or one thread root. */
+export interface LockContext {
+  id: string;
+  root: number | null;
+  starts: number[];
+  reached: Uint8Array;
+  /** Several threads run this root at once (created in a loop, or at several sites): it can race with itself. */
+  multiInstance: boolean;
+}
+
+/** A global lock's per-context states (the GIL: held from every entry point). */
+export interface GlobalLockStates { lock: LockApi; analysis: LockStateAnalysis; contexts: ThreadContext[] }
+
+/** One order edge as it occurs in one context. */
+interface Occurrence {
+  edge: OrderEdge;
+  ctx: LockContext;
+  /** Locks (`key#mode`) held at the same time, locally or by the context: a shared one is a gate. */
+  gates: string[];
+}
+
+const MAX_COMBINATIONS = 2000;
+
+export function lockContexts(program: LinkedProgram, graph: SyncGraph): LockContext[] {
+  const reach = (starts: number[]): Uint8Array => {
+    const r = new Uint8Array(program.functions.length);
+    const stack = [...starts];
+    for (const s of starts) r[s] = 1;
+    while (stack.length) {
+      const f = stack.pop()!;
+      for (const ei of graph.out[f]) {
+        const t = program.edgeTo[ei];
+        if (!r[t]) { r[t] = 1; stack.push(t); }
+      }
+    }
+    return r;
+  };
+  const out: LockContext[] = [];
+  const entries = program.functions.map((f, i) => (f.entry?.length ? i : -1)).filter((i) => i >= 0);
+  if (entries.length) out.push({ id: 'entries', root: null, starts: entries, reached: reach(entries), multiInstance: false });
+  program.functions.forEach((f, i) => {
+    if (!f.threadRoot) return;
+    out.push({ id: f.id, root: i, starts: [i], reached: reach([i]), multiInstance: f.threadRoot.length > 1 || f.threadRoot.some((t) => createdInLoop(program, t.site)) });
+  });
+  return out;
+}
+
+/** Whether a thread-creating call sits inside a loop of its function (a pool of identical threads). */
+function createdInLoop(program: LinkedProgram, site: Site): boolean {
+  const fn = program.functions.findIndex((f) => f.defined && f.file === site.file && (f.line ?? 0) <= site.line && site.line <= (f.endLine ?? 0));
+  const facts = program.facts[fn];
+  if (!facts) return false;
+  const inLoop = (stmts: readonly Stmt[], loop: boolean): boolean => stmts.some((st) => {
+    switch (st.s) {
+      case 'call': return loop && facts.calls[st.call].site.line === site.line;
+      case 'loop': return inLoop(st.cond, true) || inLoop(st.body, true);
+      case 'if': return inLoop(st.cond, loop) || inLoop(st.then, loop) || inLoop(st.else, loop);
+      case 'switch': return inLoop(st.cond, loop) || st.cases.some((c) => inLoop(c, loop));
+      case 'return': return inLoop(st.value, loop);
+      default: return false;
+    }
+  });
+  return inLoop(facts.body, false);
+}
+
+/**
+ * Lock-order deadlocks: "B taken while holding A" in one thread context and "A taken while
+ * holding B" in another that can run at the same time, in modes that exclude each other, with
+ * no common gate lock. Global locks take part like any lock; a lock the context holds from its
+ * start (the GIL in every entry point) counts as held at every call made under it.
+ */
+export class LockOrderChecker {
+  private readonly occurrences: Occurrence[] = [];
+
+  constructor(
+    private readonly program: LinkedProgram,
+    private readonly graph: SyncGraph,
+    private readonly ops: LockOps,
+    private readonly sets: LockSets,
+    private readonly contexts: LockContext[],
+    private readonly globals: GlobalLockStates[],
+  ) {
+    for (const e of sets.edges) {
+      for (const ctx of contexts) {
+        if (!ctx.reached[e.fn]) continue;
+        this.occurrences.push({ edge: e, ctx, gates: [...e.gates, ...this.globalGates(ctx, e.fn, e.call, [e.from, e.to])] });
+      }
+    }
+    this.addContextHeldEdges();
+  }
+
+  /** Global locks held on every path at a call in this context: gates. */
+  private globalGates(ctx: LockContext, fn: number, call: number, exclude: string[]): string[] {
+    const out: string[] = [];
+    for (const g of this.globals) {
+      const key = globalLockKey(g.lock.lock);
+      if (exclude.includes(key)) continue;
+      const gctx = g.contexts.find((c) => c.id === ctx.id);
+      const mask = gctx?.reached[fn];
+      if (mask && g.analysis.states(fn, mask).calls[call] === HELD) out.push(`${key}#exclusive`);
+    }
+    return out;
+  }
+
+  /** "B taken while a global lock is held since the context started" (the GIL in an entry point). */
+  private addContextHeldEdges(): void {
+    for (const g of this.globals) {
+      const key = globalLockKey(g.lock.lock);
+      for (const gctx of g.contexts) {
+        const ctx = this.contexts.find((c) => c.id === gctx.id);
+        if (!ctx) continue;
+        for (const fn of this.ops.functions) {
+          const mask = gctx.reached[fn];
+          if (!mask) continue;
+          const st = g.analysis.states(fn, mask);
+          (this.ops.at[fn] ?? []).forEach((ops, c) => {
+            if (!ops || !(st.calls[c] & HELD)) return;
+            for (const o of ops) {
+              if (o.op === 'release' || o.key === key || o.key.startsWith('P:')) continue;
+              // Taken in this very function after a local acquire: already a local edge.
+              const local = this.sets.heldAtOps.get(fn)?.get(c) ?? [];
+              if (local.some((k) => splitKm(k).key === key)) continue;
+              const edge: OrderEdge = { from: key, fromMode: 'exclusive', to: o.key, toMode: o.mode, fn, holdCall: -1, call: c, gates: local.filter((k) => splitKm(k).key !== o.key) };
+              this.occurrences.push({ edge, ctx, gates: [...edge.gates, ...this.globalGates(ctx, fn, c, [key, o.key])] });
+            }
+          });
+        }
+      }
+    }
+  }
+
+  findings(): Finding[] {
+    const byPair = new Map<string, { ab: Occurrence[]; ba: Occurrence[]; a: string; b: string }>();
+    for (const o of this.occurrences) {
+      const [a, b] = o.edge.from < o.edge.to ? [o.edge.from, o.edge.to] : [o.edge.to, o.edge.from];
+      const pairKey = `${a}\u0000${b}`;
+      let p = byPair.get(pairKey);
+      if (!p) byPair.set(pairKey, (p = { ab: [], ba: [], a, b }));
+      (o.edge.from === a ? p.ab : p.ba).push(o);
+    }
+    const out: Finding[] = [];
+    for (const p of byPair.values()) {
+      if (!p.ab.length || !p.ba.length) continue;
+      const rank = (o: Occurrence) => (o.ctx.root === null ? 0 : 1);
+      p.ab.sort((x, y) => rank(x) - rank(y));
+      p.ba.sort((x, y) => rank(x) - rank(y));
+      const pair = this.firstDeadlockingPair(p.ab, p.ba);
+      if (pair) {
+        // The main thread's side first: it is where users look (and where the GIL is held).
+        if (rank(pair[1]) < rank(pair[0])) pair.reverse();
+        const f = this.finding(pair[0], pair[1]);
+        if (f) out.push(f);
+      }
+    }
+    return out;
+  }
+
+  private firstDeadlockingPair(ab: Occurrence[], ba: Occurrence[]): [Occurrence, Occurrence] | null {
+    let tried = 0;
+    for (const x of ab) {
+      for (const y of ba) {
+        if (++tried > MAX_COMBINATIONS) return null;
+        if (!this.concurrent(x.ctx, y.ctx)) continue;
+        // x holds A and takes B; y holds B and takes A.
+        if (!modesConflict(x.edge.fromMode, y.edge.toMode) || !modesConflict(y.edge.fromMode, x.edge.toMode)) continue;
+        if (this.sharedGate(x.gates, y.gates)) continue;
+        return [x, y];
+      }
+    }
+    return null;
+  }
+
+  private concurrent(a: LockContext, b: LockContext): boolean {
+    if (a !== b) return true;
+    return a.root !== null && a.multiInstance;
+  }
+
+  private sharedGate(a: string[], b: string[]): boolean {
+    for (const ga of a) {
+      const x = splitKm(ga);
+      for (const gb of b) {
+        const y = splitKm(gb);
+        if (x.key === y.key && modesConflict(x.mode, y.mode)) return true;
+      }
+    }
+    return false;
+  }
+
+  private finding(x: Occurrence, y: Occurrence): Finding | null {
+    const tx = this.trace(x);
+    const ty = this.trace(y);
+    if (!tx || !ty) return null;
+    const a = describeLock(x.edge.from);
+    const b = describeLock(x.edge.to);
+    const who = (t: ThreadTrace) => (t.context === 'entries' ? `the main thread (${shortName(t.entry.function)}, ${t.entry.kind})` : `thread ${shortName(t.context)}`);
+    const mode = (m: LockMode) => (m === 'exclusive' ? '' : ` (${m})`);
+    const message = `lock-order inversion: ${who(tx)} holds ${a.name}${mode(tx.holds.mode)} and takes ${b.name}${mode(tx.acquires.mode)} in ${shortName(tx.acquires.function)}, while ${who(ty)} holds ${b.name}${mode(ty.holds.mode)} and takes ${a.name}${mode(ty.acquires.mode)} in ${shortName(ty.acquires.function)}; each can wait for the other forever. Lock identity: ${a.name} is ${a.identity}; ${b.name} is ${b.identity}`;
+    const names = [this.program.functions[x.edge.fn].name, this.program.functions[y.edge.fn].name].sort();
+    return {
+      id: stableId(['lock-order', x.edge.from, x.edge.to, ...names]),
+      class: 'lock-order',
+      lock: `${a.name}, ${b.name}`,
+      message,
+      yielding: false,
+      entry: tx.entry,
+      path: tx.path,
+      awaited: [],
+      sequencedAfter: [],
+      threads: [tx, ty],
+    };
+  }
+
+  /** One thread's side: from its start to where it holds the first lock and takes the second. */
+  private trace(o: Occurrence): ThreadTrace | null {
+    const e = o.edge;
+    const head = pathFromAny(this.program, this.graph, o.ctx.starts, e.fn);
+    if (!head) return null;
+    const f = this.program.facts[e.fn]!;
+    const ops = this.ops.at[e.fn]?.[e.call];
+    let tail: { hops: { edge: number }[]; fn: number; call: number } | null;
+    if (ops) {
+      tail = { hops: [], fn: e.fn, call: e.call };
+    } else {
+      tail = null;
+      for (const t of (this.program.callEdges[e.fn]?.[e.call] ?? []).map((ei) => this.program.edgeTo[ei])) {
+        const target = `${e.to}#${e.toMode}`;
+        const viaParam = this.sets.acquisitions[t]?.has(target) ? target : [...(this.sets.acquisitions[t]?.keys() ?? [])].find((k) => k.startsWith('P:') && k.endsWith(`#${e.toMode}`));
+        if (!viaParam) continue;
+        tail = this.sets.acquisitionPath(e.fn, e.call, t, viaParam);
+        if (tail) break;
+      }
+      if (!tail) return null;
+    }
+    const start = head.start;
+    const entry = this.entryOf(start, o.ctx);
+    const heldSince = e.holdCall >= 0 ? { function: this.program.functions[e.fn].id, site: f.calls[e.holdCall].site } : { function: this.program.functions[start].id, site: entry.site };
+    const acqFacts = this.program.facts[tail.fn]!;
+    return {
+      context: o.ctx.id,
+      entry,
+      path: [...head.path, ...tail.hops.map((h) => h.edge)].map((ei) => ({ ...this.program.edges[ei] }) as PathHop),
+      holds: { lock: describeLock(e.from).name, mode: e.fromMode, ...heldSince },
+      acquires: { lock: describeLock(e.to).name, mode: e.toMode, function: this.program.functions[tail.fn].id, site: acqFacts.calls[tail.call].site },
+    };
+  }
+
+  private entryOf(start: number, ctx: LockContext): FindingEntry {
+    return entryOf(this.program, start, ctx.root !== null);
+  }
+}
+
+/** How a finding names where its thread starts: an entry point's registration, or a thread's creation. */
+export function entryOf(program: LinkedProgram, start: number, threadRoot: boolean): FindingEntry {
+  const f = program.functions[start];
+  if (threadRoot || !f.entry?.length) {
+    const t = f.threadRoot?.[0];
+    return { function: f.id, kind: 'thread-root', api: t?.api ?? 'thread', site: t?.site ?? { file: f.file ?? '', line: f.line ?? 0, col: f.col ?? 0 } };
+  }
+  const e: EntryPoint = f.entry.find((x) => x.kind !== 'main') ?? f.entry[0];
+  return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
+}
