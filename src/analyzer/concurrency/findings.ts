@@ -11,9 +11,9 @@ import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
-import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingEntry, FindingsSummary, PathHop, SequencedAfter } from './types';
+import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingEntry, FindingsSummary, LocksSummary, PathHop, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
-import { LockOps, globalLockKey } from './lockOps';
+import { LockOps, describeLock, globalLockKey } from './lockOps';
 import { LockSets } from './lockSets';
 import { LockOrderChecker, lockContexts } from './lockOrder';
 import type { GlobalLockStates } from './lockOrder';
@@ -66,15 +66,26 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const lockCtxs = lockContexts(program, graph);
   findings.push(...new LockOrderChecker(program, graph, lockOps, lockSets, lockCtxs, globalStates).findings());
   findings.push(...deferredReleaseFindings(program, graph, lockOps, lockSets, lockCtxs, profile.deferredEntryKinds));
+  const locks = locksSummary(program, lockOps, lockSets);
   const unique = dedupe(findings);
   unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(findingSite(a), findingSite(b)) || (a.entry.function < b.entry.function ? -1 : 1));
   const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;
   for (const f of unique) if (!f.suppressed) counts[f.class]++;
   return {
     findings: unique,
-    summary: { counts, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
+    summary: { counts, locks, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
     mayBlock: blockingSummaries(program, graph, waits),
     contexts: contextInfo,
+  };
+}
+
+function locksSummary(program: LinkedProgram, ops: LockOps, sets: LockSets): LocksSummary {
+  const byKey = new Map<string, number>();
+  for (const fn of ops.functions) for (const list of ops.at[fn] ?? []) for (const o of list ?? []) if (!o.key.startsWith('P:')) byKey.set(o.key, (byKey.get(o.key) ?? 0) + 1);
+  return {
+    locks: [...byKey].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([key, operations]) => ({ lock: describeLock(key).name, identity: describeLock(key).identity, operations })),
+    wrappers: sets.wrappers().map((w) => ({ function: program.functions[w.fn].id, lock: describeLock(w.key).name, role: w.role, ...(w.mode ? { mode: w.mode } : {}) })),
+    orderEdges: sets.edges.length,
   };
 }
 

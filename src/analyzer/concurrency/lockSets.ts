@@ -174,6 +174,18 @@ export class LockSets {
     }
   }
 
+  /** Acquire wrappers (return holding a lock on every path) and release wrappers (release one they did not take). */
+  wrappers(): { fn: number; key: string; role: 'acquire' | 'release'; mode?: LockMode }[] {
+    const out: { fn: number; key: string; role: 'acquire' | 'release'; mode?: LockMode }[] = [];
+    this.summaries.forEach((s, fn) => {
+      if (!s) return;
+      for (const h of s.exitHeld) { const { key, mode } = splitKm(h); out.push({ fn, key, role: 'acquire', mode }); }
+      // Only the functions that release directly count as release wrappers; their callers are just callers.
+      for (const k of s.released) if ((this.ops.at[fn] ?? []).some((ops) => ops?.some((o) => o.op === 'release' && o.key === k))) out.push({ fn, key: k, role: 'release' });
+    });
+    return out;
+  }
+
   /** Whether a function can hold a lock at one of its calls: it takes one, or calls an acquire wrapper. */
   private mayHoldLocally(f: number): boolean {
     if ((this.ops.at[f] ?? []).some((ops) => ops?.some((o) => o.op !== 'release'))) return true;

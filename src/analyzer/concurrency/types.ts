@@ -108,8 +108,19 @@ export interface BlockingSummary {
   viaCallees: { wait: string; site: Site; through: string }[];
 }
 
+/** What the lock analysis worked with, so users can tell what it saw (and what it did not). */
+export interface LocksSummary {
+  /** Distinct locks operated on (global locks and per-object locks), by display name, with how each is named. */
+  locks: { lock: string; identity: string; operations: number }[];
+  /** Acquire and release wrappers discovered from their bodies. */
+  wrappers: { function: string; lock: string; role: 'acquire' | 'release'; mode?: LockMode }[];
+  /** "B taken while A held" facts, summed over call sites. */
+  orderEdges: number;
+}
+
 export interface FindingsSummary {
   counts: Record<FindingClass, number>;
+  locks: LocksSummary;
   suppressed: number;
   waits: number;
   contexts: number;
