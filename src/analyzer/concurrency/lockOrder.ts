@@ -36,6 +36,8 @@ interface Occurrence {
 }
 
 const MAX_COMBINATIONS = 2000;
+/** Longest lock cycle searched (Infer stops at two; rings of three or four threads are still plausible). */
+const MAX_CYCLE_LOCKS = 4;
 
 export function lockContexts(program: LinkedProgram, graph: SyncGraph): LockContext[] {
   const reach = (starts: number[]): Uint8Array => {
@@ -146,44 +148,71 @@ export class LockOrderChecker {
   }
 
   findings(): Finding[] {
-    const byPair = new Map<string, { ab: Occurrence[]; ba: Occurrence[]; a: string; b: string }>();
+    const byEdge = new Map<string, Occurrence[]>();
+    const successors = new Map<string, Set<string>>();
     for (const o of this.occurrences) {
-      const [a, b] = o.edge.from < o.edge.to ? [o.edge.from, o.edge.to] : [o.edge.to, o.edge.from];
-      const pairKey = `${a}\u0000${b}`;
-      let p = byPair.get(pairKey);
-      if (!p) byPair.set(pairKey, (p = { ab: [], ba: [], a, b }));
-      (o.edge.from === a ? p.ab : p.ba).push(o);
+      const k = `${o.edge.from}\u0000${o.edge.to}`;
+      const list = byEdge.get(k);
+      if (list) list.push(o);
+      else byEdge.set(k, [o]);
+      let next = successors.get(o.edge.from);
+      if (!next) successors.set(o.edge.from, (next = new Set()));
+      next.add(o.edge.to);
     }
+    const rank = (o: Occurrence) => (o.ctx.root === null ? 0 : 1);
+    for (const list of byEdge.values()) list.sort((x, y) => rank(x) - rank(y));
     const out: Finding[] = [];
-    for (const p of byPair.values()) {
-      if (!p.ab.length || !p.ba.length) continue;
-      const rank = (o: Occurrence) => (o.ctx.root === null ? 0 : 1);
-      p.ab.sort((x, y) => rank(x) - rank(y));
-      p.ba.sort((x, y) => rank(x) - rank(y));
-      const pair = this.firstDeadlockingPair(p.ab, p.ba);
-      if (pair) {
-        // The main thread's side first: it is where users look (and where the GIL is held).
-        if (rank(pair[1]) < rank(pair[0])) pair.reverse();
-        const f = this.finding(pair[0], pair[1]);
-        if (f) out.push(f);
-      }
+    // Every simple cycle once: from its smallest lock, through larger ones only.
+    for (const start of [...successors.keys()].sort()) {
+      const stack = [start];
+      const visit = (node: string): void => {
+        for (const next of [...(successors.get(node) ?? [])].sort()) {
+          if (next === start) {
+            if (stack.length >= 2) {
+              const chosen = this.deadlockingThreads(stack.map((k, i) => byEdge.get(`${k}\u0000${stack[(i + 1) % stack.length]}`)!));
+              if (chosen) {
+                // The main thread's side first: it is where users look (and where the GIL is held).
+                const first = Math.max(0, chosen.findIndex((o) => rank(o) === 0));
+                const f = this.finding([...chosen.slice(first), ...chosen.slice(0, first)]);
+                if (f) out.push(f);
+              }
+            }
+            continue;
+          }
+          if (next < start || stack.includes(next) || stack.length >= MAX_CYCLE_LOCKS) continue;
+          stack.push(next);
+          visit(next);
+          stack.pop();
+        }
+      };
+      visit(start);
     }
     return out;
   }
 
-  private firstDeadlockingPair(ab: Occurrence[], ba: Occurrence[]): [Occurrence, Occurrence] | null {
-    let tried = 0;
-    for (const x of ab) {
-      for (const y of ba) {
-        if (++tried > MAX_COMBINATIONS) return null;
-        if (!this.concurrent(x.ctx, y.ctx)) continue;
-        // x holds A and takes B; y holds B and takes A.
-        if (!modesConflict(x.edge.fromMode, y.edge.toMode) || !modesConflict(y.edge.fromMode, x.edge.toMode)) continue;
-        if (this.sharedGate(x.gates, y.gates)) continue;
-        return [x, y];
+  /**
+   * One occurrence per edge of a lock cycle such that the threads can all run at once, each one's
+   * request conflicts with the next one's hold (not both readers), and no two share a gate lock.
+   */
+  private deadlockingThreads(edges: Occurrence[][]): Occurrence[] | null {
+    let budget = MAX_COMBINATIONS;
+    const chosen: Occurrence[] = [];
+    const pick = (i: number): boolean => {
+      if (i === edges.length) {
+        // The last thread requests what the first one holds.
+        return modesConflict(chosen[i - 1].edge.toMode, chosen[0].edge.fromMode);
       }
-    }
-    return null;
+      for (const o of edges[i]) {
+        if (--budget < 0) return false;
+        if (i > 0 && !modesConflict(chosen[i - 1].edge.toMode, o.edge.fromMode)) continue;
+        if (chosen.some((c) => !this.concurrent(c.ctx, o.ctx) || this.sharedGate(c.gates, o.gates))) continue;
+        chosen.push(o);
+        if (pick(i + 1)) return true;
+        chosen.pop();
+      }
+      return false;
+    };
+    return pick(0) ? chosen : null;
   }
 
   private concurrent(a: LockContext, b: LockContext): boolean {
@@ -202,27 +231,34 @@ export class LockOrderChecker {
     return false;
   }
 
-  private finding(x: Occurrence, y: Occurrence): Finding | null {
-    const tx = this.trace(x);
-    const ty = this.trace(y);
-    if (!tx || !ty) return null;
-    const a = describeLock(x.edge.from);
-    const b = describeLock(x.edge.to);
+  private finding(cycle: Occurrence[]): Finding | null {
+    const traces: ThreadTrace[] = [];
+    for (const o of cycle) {
+      const t = this.trace(o);
+      if (!t) return null;
+      traces.push(t);
+    }
     const who = (t: ThreadTrace) => (t.context === 'entries' ? `the main thread (${shortName(t.entry.function)}, ${t.entry.kind})` : `thread ${shortName(t.context)}`);
     const mode = (m: LockMode) => (m === 'exclusive' ? '' : ` (${m})`);
-    const message = `lock-order inversion: ${who(tx)} holds ${a.name}${mode(tx.holds.mode)} and takes ${b.name}${mode(tx.acquires.mode)} in ${shortName(tx.acquires.function)}, while ${who(ty)} holds ${b.name}${mode(ty.holds.mode)} and takes ${a.name}${mode(ty.acquires.mode)} in ${shortName(ty.acquires.function)}; each can wait for the other forever. Lock identity: ${a.name} is ${a.identity}; ${b.name} is ${b.identity}`;
-    const names = [this.program.functions[x.edge.fn].name, this.program.functions[y.edge.fn].name].sort();
+    const sides = traces.map((t) => `${who(t)} holds ${t.holds.lock}${mode(t.holds.mode)} and takes ${t.acquires.lock}${mode(t.acquires.mode)} in ${shortName(t.acquires.function)}`);
+    const locks = cycle.map((o) => o.edge.from);
+    const identities = locks.map((k) => `${describeLock(k).name} is ${describeLock(k).identity}`).join('; ');
+    const message = cycle.length === 2
+      ? `lock-order inversion: ${sides[0]}, while ${sides[1]}; each can wait for the other forever. Lock identity: ${identities}`
+      : `lock-order cycle of ${cycle.length} locks: ${sides.join('; ')}; each waits for the next forever. Lock identity: ${identities}`;
+    const first = locks.indexOf([...locks].sort()[0]);
+    const canonical = [...locks.slice(first), ...locks.slice(0, first)];
     return {
-      id: stableId(['lock-order', x.edge.from, x.edge.to, ...names]),
+      id: stableId(['lock-order', ...canonical, ...cycle.map((o) => this.program.functions[o.edge.fn].name).sort()]),
       class: 'lock-order',
-      lock: `${a.name}, ${b.name}`,
+      lock: locks.map((k) => describeLock(k).name).join(', '),
       message,
       yielding: false,
-      entry: tx.entry,
-      path: tx.path,
+      entry: traces[0].entry,
+      path: traces[0].path,
       awaited: [],
       sequencedAfter: [],
-      threads: [tx, ty],
+      threads: traces,
     };
   }
 
