@@ -47,6 +47,9 @@ export class LockOps {
       const balancedCandidates: LockOpSite[] = [];
       let any = false;
       facts.calls.forEach((call, ci) => {
+        // Lock APIs are called by name (or through the host's API pointer of that name): skip the rest cheaply.
+        if (call.callee.k !== 'name') return;
+        if (!byApi.has(call.callee.name) && !(program.callEdges[fn]?.[ci] ?? []).some((ei) => byApi.has(program.functions[program.edgeTo[ei]].name))) return;
         const names = this.calleeNames(fn, ci);
         const ops: LockOpSite[] = [];
         for (const name of names) {

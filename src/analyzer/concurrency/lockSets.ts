@@ -65,10 +65,38 @@ export class LockSets {
       .filter((t) => !!program.facts[t])));
     this.summaries = program.functions.map(() => undefined);
     this.acquisitions = program.functions.map(() => undefined);
-    const relevant = [...callersOf(program, ops.functions)].sort((a, b) => a - b);
+    const relevant = this.calleesFirst(callersOf(program, ops.functions));
     this.computeSummaries(relevant);
     this.computeAcquisitions(relevant);
     this.computeEdges(relevant);
+  }
+
+  /** Callees before callers (a DFS post-order), so the fixpoints below settle in one or two rounds. */
+  private calleesFirst(fns: Set<number>): number[] {
+    const order: number[] = [];
+    const state = new Uint8Array(this.program.functions.length);
+    for (const root of [...fns].sort((a, b) => a - b)) {
+      if (state[root]) continue;
+      const stack: { fn: number; next: number; targets: number[] }[] = [{ fn: root, next: 0, targets: this.calleesIn(root, fns) }];
+      state[root] = 1;
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        if (top.next < top.targets.length) {
+          const t = top.targets[top.next++];
+          if (!state[t]) { state[t] = 1; stack.push({ fn: t, next: 0, targets: this.calleesIn(t, fns) }); }
+        } else {
+          order.push(top.fn);
+          stack.pop();
+        }
+      }
+    }
+    return order;
+  }
+
+  private calleesIn(fn: number, fns: Set<number>): number[] {
+    const out: number[] = [];
+    for (const targets of this.syncTargets[fn] ?? []) for (const t of targets) if (fns.has(t)) out.push(t);
+    return out;
   }
 
   private computeSummaries(order: number[]): void {
