@@ -236,7 +236,11 @@ class FindingBuilder {
   }
 
   /** An edge along which the lock may be held at the call, in this context. */
+  private readonly heldPredicates = new Map<ThreadContext, (ei: number) => boolean>();
+
   private heldEdge(ctx: ThreadContext): (ei: number) => boolean {
+    const known = this.heldPredicates.get(ctx);
+    if (known) return known;
     let held = this.heldEdges.get(ctx);
     if (!held) {
       held = new Uint8Array(this.program.edges.length);
@@ -248,7 +252,9 @@ class FindingBuilder {
       this.heldEdges.set(ctx, held);
     }
     const h = held;
-    return (ei) => h[ei] === 1;
+    const predicate = (ei: number) => h[ei] === 1;
+    this.heldPredicates.set(ctx, predicate);
+    return predicate;
   }
 
   waitFindings(ctx: ThreadContext, w: WaitSite): Finding[] {
@@ -279,7 +285,7 @@ class FindingBuilder {
 
   /** Entry points from which the waiting function is reached with the lock held. */
   private entriesReaching(fn: number, held: (ei: number) => boolean): number[] {
-    return [...callersOf(this.program, [fn], held)].filter((f) => this.program.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
+    return [...this.reachersOf(fn, held)].filter((f) => this.program.functions[f].entry?.some((e) => e.kind !== 'main')).sort((a, b) => a - b);
   }
 
   /**
@@ -288,20 +294,22 @@ class FindingBuilder {
    */
   private branches(start: number, target: number, held: (ei: number) => boolean): number[][] {
     const direct = (ei: number) => held(ei) && this.program.edges[ei].kind !== 'indirect';
-    const near = this.graph.reachable(start, direct);
+    const near = this.nearWithoutIndirect(start, held, direct);
     if (near.has(target)) {
       const p = this.graph.shortestPath(start, (f) => f === target, direct);
       return p ? [p.path] : [];
     }
     const out: number[][] = [];
     const seenTargets = new Set<number>();
-    for (const f of near) {
-      for (const ei of this.graph.out[f]) {
-        const e = this.program.edges[ei];
-        if (e.kind !== 'indirect' || !held(ei)) continue;
-        const t = this.graph.idx(e.to);
+    const reachers = this.reachersOf(target, held);
+    for (const ei of this.indirectOut(held, near)) {
+      const t = this.program.edgeTo[ei];
+      const f = this.program.edgeFrom[ei];
+      {
         if (seenTargets.has(t)) continue;
         seenTargets.add(t);
+        // Most dispatch targets never get to this wait: skip them without a search.
+        if (!reachers.has(t)) continue;
         const tail = this.graph.shortestPath(t, (x) => x === target, held);
         if (!tail) continue;
         const head = this.graph.shortestPath(start, (x) => x === f, direct);
@@ -313,7 +321,51 @@ class FindingBuilder {
     return out;
   }
 
+  private readonly reachersCache = new Map<(ei: number) => boolean, Map<number, Set<number>>>();
+
+  /** Functions that reach `fn` along edges where the lock is held (per context, per waiting function). */
+  private reachersOf(fn: number, held: (ei: number) => boolean): Set<number> {
+    let byFn = this.reachersCache.get(held);
+    if (!byFn) this.reachersCache.set(held, (byFn = new Map()));
+    let r = byFn.get(fn);
+    if (!r) byFn.set(fn, (r = callersOf(this.program, [fn], held)));
+    return r;
+  }
+
+  private readonly indirectCache = new Map<Set<number>, number[]>();
+
+  /** Indirect calls made under the lock from what an entry reaches directly, in reach order. */
+  private indirectOut(held: (ei: number) => boolean, near: Set<number>): number[] {
+    let list = this.indirectCache.get(near);
+    if (!list) {
+      list = [];
+      for (const f of near) for (const ei of this.graph.out[f]) if (this.program.edges[ei].kind === 'indirect' && held(ei)) list.push(ei);
+      this.indirectCache.set(near, list);
+    }
+    return list;
+  }
+
+  private readonly nearCache = new Map<(ei: number) => boolean, Map<number, Set<number>>>();
+
+  /** What an entry reaches under the lock without an indirect call; the same for every wait of a context. */
+  private nearWithoutIndirect(start: number, held: (ei: number) => boolean, direct: (ei: number) => boolean): Set<number> {
+    let byStart = this.nearCache.get(held);
+    if (!byStart) this.nearCache.set(held, (byStart = new Map()));
+    let near = byStart.get(start);
+    if (!near) byStart.set(start, (near = this.graph.reachable(start, direct)));
+    return near;
+  }
+
+  private readonly awaitedCache = new Map<WaitSite, AwaitedThread[]>();
+
+  /** Who releases a wait does not depend on the waiting context: computed once per wait. */
   private awaitedThreads(w: WaitSite): AwaitedThread[] {
+    let a = this.awaitedCache.get(w);
+    if (!a) this.awaitedCache.set(w, (a = this.computeAwaitedThreads(w)));
+    return a;
+  }
+
+  private computeAwaitedThreads(w: WaitSite): AwaitedThread[] {
     // One entry per awaited thread: the release it may be kept from by the lock, if any.
     const byRoot = new Map<number, AwaitedThread>();
     for (const { release, roots } of this.releasers.of(w)) {

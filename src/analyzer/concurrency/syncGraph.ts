@@ -7,6 +7,10 @@ export class SyncGraph {
   readonly in: number[][];
 
   constructor(private readonly program: LinkedProgram) {
+    const n = program.functions.length;
+    this.seenGen = new Uint32Array(n);
+    this.parentEdge = new Int32Array(n);
+    this.queue = new Int32Array(n);
     this.out = program.functions.map(() => []);
     this.in = program.functions.map(() => []);
     program.edges.forEach((e, i) => {
@@ -20,24 +24,37 @@ export class SyncGraph {
     return this.program.idToIndex.get(id)!;
   }
 
+  // BFS scratch reused across searches: a generation stamp marks what this search has visited, so
+  // thousands of path queries per analysis allocate nothing per visited function.
+  private readonly seenGen: Uint32Array;
+  private readonly parentEdge: Int32Array;
+  private readonly queue: Int32Array;
+  private generation = 0;
+
   /** Shortest path (edge indices) from `from` to any function satisfying `goal`, through edges `allow` accepts. */
   shortestPath(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean = () => true, outEdges: number[][] = this.out): { path: number[]; end: number } | null {
     if (goal(from)) return { path: [], end: from };
-    const parent = new Map<number, number>([[from, -1]]);
-    const queue = [from];
-    for (let qi = 0; qi < queue.length; qi++) {
-      const f = queue[qi];
-      for (const ei of outEdges[f]) {
-        if (!allow(ei)) continue;
-        const t = this.program.edgeTo[ei];
-        if (parent.has(t)) continue;
-        parent.set(t, ei);
+    const gen = ++this.generation;
+    const { seenGen, parentEdge, queue } = this;
+    const edgeTo = this.program.edgeTo;
+    seenGen[from] = gen;
+    parentEdge[from] = -1;
+    queue[0] = from;
+    let tail = 1;
+    for (let qi = 0; qi < tail; qi++) {
+      const edges = outEdges[queue[qi]];
+      for (let k = 0; k < edges.length; k++) {
+        const ei = edges[k];
+        const t = edgeTo[ei];
+        if (seenGen[t] === gen || !allow(ei)) continue;
+        seenGen[t] = gen;
+        parentEdge[t] = ei;
         if (goal(t)) {
           const path: number[] = [];
-          for (let cur = t; parent.get(cur)! >= 0; cur = this.program.edgeFrom[parent.get(cur)!]) path.unshift(parent.get(cur)!);
-          return { path, end: t };
+          for (let cur = t; parentEdge[cur] >= 0; cur = this.program.edgeFrom[parentEdge[cur]]) path.push(parentEdge[cur]);
+          return { path: path.reverse(), end: t };
         }
-        queue.push(t);
+        queue[tail++] = t;
       }
     }
     return null;
