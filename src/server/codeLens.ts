@@ -1,7 +1,7 @@
 import type { CodeLens } from 'vscode-languageserver/node';
 import { shortName } from '../analyzer/report/formats';
 import { COMMANDS } from '../shared/protocol';
-import { contextsOf, entriesHolding, findingsThrough, plural } from './explain';
+import { contextsOf, entriesHolding, findingSites, findingsThrough, plural } from './explain';
 import { siteRange } from './lsp';
 import type { Workspace } from './workspace';
 
@@ -19,12 +19,14 @@ export function codeLenses(workspace: Workspace, uri: string): CodeLens[] {
     const fn = p.functions[index];
     const held = contextsOf(session, index).some((c) => c.lock === 'GIL' && c.context.startsWith('main') && c.state !== 'not-held');
     const blocking = session.concurrency.mayBlock.get(fn.id);
-    if (!held && !blocking) continue;
     const findings = findingsThrough(session, fn.id);
+    const cycles = findings.filter((f) => f.class === 'lock-order').length;
+    if (!held && !blocking && !cycles) continue;
     const risks = findings.filter((f) => f.class === 'deadlock-risk').length;
     const parts: string[] = [];
     if (held) parts.push(`GIL held · from ${plural(entriesHolding(session, index).length, 'entry')}`);
-    if (blocking) parts.push(`may block${findings.length ? ` (${risks ? plural(risks, 'deadlock risk') : plural(findings.length, 'finding')})` : ''}`);
+    if (blocking) parts.push(`may block${findings.length ? ` (${risks ? plural(risks, 'deadlock risk') : plural(findings.length - cycles, 'finding')})` : ''}`);
+    if (cycles) parts.push(`in ${plural(cycles, 'lock-order cycle')}`);
     out.push({
       range: siteRange({ file: loc.rel, line: fn.line ?? 1, col: 1 }, 1),
       command: findings.length
@@ -36,16 +38,18 @@ export function codeLenses(workspace: Workspace, uri: string): CodeLens[] {
   const seen = new Set<string>();
   for (const f of session.findings) {
     if (f.suppressed) continue;
-    const sites = [...f.path.map((h) => ({ site: h.site, to: h.to })), ...(f.wait ? [{ site: f.wait.site, to: f.wait.function }] : [])];
-    for (const { site, to } of sites) {
-      if (site.file !== loc.rel) continue;
+    for (const site of findingSites(f)) {
+      if (site.file !== loc.rel || site.what === 'call') continue;
       const key = `${site.line}:${f.class}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const others = session.findings.filter((g) => !g.suppressed && g.class === f.class && (g.path.some((h) => h.site.file === site.file && h.site.line === site.line) || (g.wait?.site.file === site.file && g.wait.site.line === site.line))).length;
+      const others = session.findings.filter((g) => !g.suppressed && g.class === f.class && findingSites(g).some((s) => s.file === site.file && s.line === site.line)).length;
+      const title = f.threads
+        ? `⚠ lock-order: ${site.what === 'path' ? `leads to taking ${f.lock} in opposite orders` : site.what} (${shortName(site.to)})`
+        : `⚠ ${f.class}: blocks with the ${f.deferredRelease ? `${f.deferredRelease.lock} held by another thread until a main-thread callback` : `${f.lock} held`} (${shortName(site.to)})${others > 1 ? ` · ${plural(others, 'entry')}` : ''}`;
       out.push({
-        range: siteRange(site, 1),
-        command: { title: `⚠ ${f.class}: blocks with the ${f.lock} held (${shortName(to)})${others > 1 ? ` · ${plural(others, 'entry')}` : ''}`, command: COMMANDS.showFindingTrace, arguments: [{ folder: loc.state.uri, id: f.id }] },
+        range: siteRange({ file: site.file, line: site.line, col: 1 }, 1),
+        command: { title, command: COMMANDS.showFindingTrace, arguments: [{ folder: loc.state.uri, id: f.id }] },
       });
     }
   }

@@ -39,9 +39,23 @@ export function entriesHolding(session: ProjectSession, fn: number, lock = 'GIL'
   return entries;
 }
 
-/** Unsuppressed findings whose lock-holding path runs through the function (or waits in it). */
+/** Unsuppressed findings whose lock-holding path runs through the function (or waits in it, or, in a lock-order cycle, takes a lock in it). */
 export function findingsThrough(session: ProjectSession, fnId: string): Finding[] {
-  return session.findings.filter((f) => !f.suppressed && (f.entry.function === fnId || f.path.some((h) => h.to === fnId) || f.wait?.function === fnId || f.call?.function === fnId));
+  return session.findings.filter((f) => !f.suppressed && (f.entry.function === fnId || f.path.some((h) => h.to === fnId) || f.wait?.function === fnId || f.call?.function === fnId
+    || (f.threads ?? []).some((t) => t.entry.function === fnId || t.holds.function === fnId || t.acquires.function === fnId || t.path.some((h) => h.to === fnId))));
+}
+
+/** Call sites (file and line) a finding's evidence points at: every hop, the wait or call, and each lock-order thread's locks. */
+export function findingSites(f: Finding): { file: string; line: number; to: string; what: string }[] {
+  const out: { file: string; line: number; to: string; what: string }[] = [];
+  for (const h of f.path) out.push({ file: h.site.file, line: h.site.line, to: h.to, what: 'path' });
+  if (f.wait) out.push({ file: f.wait.site.file, line: f.wait.site.line, to: f.wait.function, what: 'wait' });
+  if (f.call) out.push({ file: f.call.site.file, line: f.call.site.line, to: f.call.function, what: 'call' });
+  for (const t of f.threads ?? []) {
+    for (const h of t.path) out.push({ file: h.site.file, line: h.site.line, to: h.to, what: 'path' });
+    out.push({ file: t.acquires.site.file, line: t.acquires.site.line, to: t.acquires.function, what: `takes ${t.acquires.lock} holding ${t.holds.lock}` });
+  }
+  return out;
 }
 
 export function plural(n: number, word: string): string {

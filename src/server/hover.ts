@@ -3,15 +3,28 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { shortName } from '../analyzer/report/formats';
 import type { Finding } from '../analyzer/concurrency/types';
 import type { ProjectSession } from '../analyzer/session';
-import { contextsOf, entriesHolding, findingsThrough, plural } from './explain';
+import { contextsOf, entriesHolding, findingSites, findingsThrough, plural } from './explain';
 import { siteLink, wordAt } from './lsp';
 import type { FolderState, Workspace } from './workspace';
 
 function findingLines(state: FolderState, f: Finding): string[] {
   const lines = [`**${f.class}**${f.yielding ? ' (yielding)' : ''}: ${f.message}`];
+  if (f.threads) {
+    for (const t of f.threads) {
+      const who = t.context === 'entries' ? `main thread, ${siteLink(state.root, t.entry.site, shortName(t.entry.function))} (${t.entry.kind})` : `thread \`${shortName(t.context)}\``;
+      const chain = [shortName(t.entry.function), ...t.path.map((h) => `→ ${shortName(h.to)}`)].join(' ');
+      lines.push(`- ${who}: holds ${t.holds.lock} (${siteLink(state.root, t.holds.site)}), takes ${t.acquires.lock} in \`${shortName(t.acquires.function)}\` at ${siteLink(state.root, t.acquires.site)} — ${chain}`);
+    }
+    return lines;
+  }
   const chain = [shortName(f.entry.function), ...f.path.map((h) => `${h.kind === 'handoff' ? '⇢' : '→'} ${shortName(h.to)}`)].join(' ');
   lines.push(`- path: ${siteLink(state.root, f.entry.site, shortName(f.entry.function))} (${f.entry.kind}) — ${chain}`);
   if (f.wait) lines.push(`- waits: \`${f.wait.expression}\` at ${siteLink(state.root, f.wait.site)}${f.wait.bounded ? ' (bounded)' : ''}`);
+  if (f.deferredRelease) {
+    const d = f.deferredRelease;
+    lines.push(`- ${d.lock} is held by thread \`${shortName(d.heldBy.threadRoot)}\` (taken at ${siteLink(state.root, d.heldBy.site)}) until \`${shortName(d.releasedIn.function)}\`, a ${d.releasedIn.entryKind} callback on the main thread, releases it at ${siteLink(state.root, d.releasedIn.site)}`);
+    return lines;
+  }
   for (const a of f.awaited) {
     lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which takes the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}` : `, which never needs the ${f.lock}`}`);
   }
@@ -54,9 +67,9 @@ export function hover(workspace: Workspace, doc: TextDocument, line: number, cha
     const callee = targets[0] ? p.functions[p.idToIndex.get(targets[0].to)!] : undefined;
     const blocking = targets.map((e) => session.concurrency.mayBlock.get(e.to)).find(Boolean);
     const own = (session.concurrency.mayBlock.get(p.functions[call.fnIndex].id)?.own ?? []).find((wt) => wt.site.line === call.call.site.line);
-    const related = session.findings.filter((f) => !f.suppressed && (f.path.some((h) => h.site.file === loc.rel && h.site.line === line + 1) || (f.wait?.site.file === loc.rel && f.wait.site.line === line + 1) || (f.call?.site.file === loc.rel && f.call.site.line === line + 1)))
-      // The most direct explanations first: deadlock risks, then the shortest paths.
-      .sort((a, b) => Number(b.class === 'deadlock-risk') - Number(a.class === 'deadlock-risk') || a.path.length - b.path.length);
+    const related = session.findings.filter((f) => !f.suppressed && findingSites(f).some((s) => s.file === loc.rel && s.line === line + 1))
+      // The most direct explanations first: deadlocks, then the shortest paths.
+      .sort((a, b) => Number(b.class !== 'stall' && b.class !== 'bounded') - Number(a.class !== 'stall' && a.class !== 'bounded') || a.path.length - b.path.length);
     if (blocking || own || related.length) {
       const what = own ? `\`${own.expression}\` (${own.kind})` : blocking?.own[0] ? `\`${blocking.own[0].expression}\` in \`${shortName(blocking.function)}\`` : blocking?.viaCallees[0] ? `\`${shortName(blocking.viaCallees[0].wait)}\` (through \`${shortName(blocking.viaCallees[0].through)}\`)` : '';
       sections.push(`**lockpath** · \`${callee ? shortName(callee.id) : w.word}\` ${what ? `may block: ${what}` : 'is on a blocking path'}`);
