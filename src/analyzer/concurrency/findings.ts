@@ -81,10 +81,21 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
 
 function locksSummary(program: LinkedProgram, ops: LockOps, sets: LockSets): LocksSummary {
   const byKey = new Map<string, number>();
-  for (const fn of ops.functions) for (const list of ops.at[fn] ?? []) for (const o of list ?? []) if (!o.key.startsWith('P:')) byKey.set(o.key, (byKey.get(o.key) ?? 0) + 1);
+  const count = (key: string) => { if (!key.startsWith('P:')) byKey.set(key, (byKey.get(key) ?? 0) + 1); };
+  for (const fn of ops.functions) for (const list of ops.at[fn] ?? []) for (const o of list ?? []) count(o.key);
+  const wrappers = sets.wrappers();
+  // A lock passed to a wrapper as a parameter is operated on at each of the wrapper's call sites.
+  for (const w of wrappers) {
+    if (!w.key.startsWith('P:')) continue;
+    for (const ei of program.in[w.fn]) {
+      const caller = program.edgeFrom[ei];
+      const ci = (program.callEdges[caller] ?? []).findIndex((list) => list.includes(ei));
+      if (ci >= 0) for (const k of ops.substitute(w.key, caller, ci)) count(k);
+    }
+  }
   return {
     locks: [...byKey].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([key, operations]) => ({ lock: describeLock(key).name, identity: describeLock(key).identity, operations })),
-    wrappers: sets.wrappers().map((w) => ({ function: program.functions[w.fn].id, lock: describeLock(w.key).name, role: w.role, ...(w.mode ? { mode: w.mode } : {}) })),
+    wrappers: wrappers.map((w) => ({ function: program.functions[w.fn].id, lock: describeLock(w.key).name, role: w.role, ...(w.mode ? { mode: w.mode } : {}) })),
     orderEdges: sets.edges.length,
   };
 }

@@ -55,6 +55,8 @@ export class WaitFinder {
         const api = this.calleeNames(fn, ci).map((n) => this.waitApis.get(n)).find(Boolean);
         if (!api) return;
         const objectKeys = this.objectKeys(call.args[api.objectArg] ?? [], fn);
+        // A semaphore waited and posted by the same function is a lock there (the lock analysis owns it).
+        if (api.kind === 'semaphore' && this.postsInSameFunction(fn, objectKeys)) return;
         if ((api.kind === 'channel-send' || api.kind === 'channel-receive')
           && (this.passesNonBlockingFlag(call) || objectKeys.some((k) => nonBlocking.has(k)))) return;
         out.push({
@@ -73,6 +75,13 @@ export class WaitFinder {
       });
     });
     return out;
+  }
+
+  private postsInSameFunction(fn: number, keys: string[]): boolean {
+    const posts = new Set(this.profile.lockOps.filter((o) => o.balancedOnly && o.op === 'release').map((o) => o.api));
+    const facts = this.program.facts[fn]!;
+    return facts.calls.some((c, ci) => this.calleeNames(fn, ci).some((n) => posts.has(n))
+      && this.objectKeys(c.args[0] ?? [], fn).some((k) => keys.includes(k)));
   }
 
   /** `fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(fd, b, n, MSG_DONTWAIT)`: the flag is in the arguments' text or names. */
