@@ -15,7 +15,7 @@ common options:
   --workers N              parser worker threads (default: one per core, up to 4, for trees over 512 KB)
   --stats                  also print the analysis statistics
   --model FILE             the .lockpath model file (default: <dir>/.lockpath when present)
-  --fail-on CLASS          analyze/diff exit 1 when a (new) finding of this class or worse is reported (default deadlock-risk)
+  --fail-on CLASS          analyze/diff exit 1 when a (new) finding of this class or worse is reported (default deadlock-risk, which includes lock-order)
   -h, --help               this text
 
 KINDS is a comma-separated list of: direct, macro, indirect, handoff, registration

@@ -546,6 +546,8 @@ class FindingBuilder {
     return order.slice(0, MAX_REACHES).map((t) => this.program.functions[t].id);
   }
 
+  private definedNames: Set<string> | undefined;
+
   /** `RedisModule_*` calls that need the lock, made where this thread does not hold it. */
   requiredApiFindings(ctx: ThreadContext): Finding[] {
     const req = this.lock.requiredBy!;
@@ -553,8 +555,9 @@ class FindingBuilder {
     const prefixes = req.safe.filter((n) => n.endsWith('*')).map((n) => n.slice(0, -1));
     const isSafe = (n: string) => exact.has(n) || prefixes.some((p) => n.startsWith(p));
     // Only the host's API counts: a function the tree defines with the same prefix is module code.
-    const isHostApi = (n: string) => req.prefixes.some((p) => n.startsWith(p)) && !isSafe(n)
-      && !this.program.functions.some((f) => f.defined && f.name === n);
+    this.definedNames ??= new Set(this.program.functions.filter((f) => f.defined).map((f) => f.name));
+    const defined = this.definedNames;
+    const isHostApi = (n: string) => req.prefixes.some((p) => n.startsWith(p)) && !isSafe(n) && !defined.has(n);
     const out: Finding[] = [];
     ctx.reached.forEach((mask, fn) => {
       if (!mask) return;
