@@ -38,6 +38,14 @@ test('--fail-on none exits 0; a bad --fail-on is a usage error', () => {
   assert.match(bad.stderr, /--fail-on: 'sometimes' is not one of deadlock-risk, stall, any, none/);
 });
 
+test('a lock-order cycle fails the default --fail-on (it is a deadlock), but not --fail-on none', () => {
+  const dir = path.join(FIXTURES, 'findings', 'lock_order_mutex_bad');
+  assert.equal(lockpath('analyze', dir).code, 1);
+  assert.equal(lockpath('analyze', dir, '--fail-on', 'stall').code, 1);
+  assert.equal(lockpath('analyze', dir, '--fail-on', 'none').code, 0);
+  assert.equal(lockpath('analyze', path.join(FIXTURES, 'findings', 'lock_order_mutex_ok')).code, 0);
+});
+
 test('analyze JSON carries the evidence: entry, path with edge kinds and lock state, wait, awaited threads, sequenced-after', () => {
   const out = JSON.parse(lockpath('analyze', MAIN, '--format', 'json').stdout);
   const f = out.findings.find((x: { class: string; entry: { function: string } }) => x.class === 'deadlock-risk' && x.entry.function.startsWith('set_workers'));
