@@ -178,6 +178,22 @@ test('diff reports findings fixed and new between two git revisions', () => {
   assert.match(badRev.stderr, /'no-such-rev' is not a revision/);
 });
 
+test('diff: a change that inverts a lock order is a new lock-order finding that fails the review', () => {
+  const repo = tempDir(path.join(os.tmpdir(), 'lockpath-diff-locks-'));
+  cpSync(path.join(FIXTURES, 'findings', 'lock_order_mutex_ok'), path.join(repo, 'm'), { recursive: true });
+  git(repo, 'init', '-q');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'one lock order');
+  cpSync(path.join(FIXTURES, 'findings', 'lock_order_mutex_bad', 'stats.c'), path.join(repo, 'm', 'stats.c'));
+  git(repo, 'commit', '-q', '-am', 'rebuild takes the index lock first');
+  const r = lockpath('diff', path.join(repo, 'm'), '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json');
+  assert.equal(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.new.map((f: { class: string; lock: string }) => [f.class, f.lock]), [['lock-order', 'index_t.lock, stats_lock']]);
+  assert.equal(out.new[0].threads.length, 2);
+  assert.deepEqual(out.fixed, []);
+});
+
 test('may-block summaries: a function blocks if it waits or synchronously calls one that may', async () => {
   const { analyzeProject } = await import('../../src/analyzer/project');
   const { analyzeConcurrency } = await import('../../src/analyzer/concurrency/findings');
