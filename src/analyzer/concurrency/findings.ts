@@ -379,10 +379,15 @@ class FindingBuilder {
   private computeAwaitedThreads(w: WaitSite): AwaitedThread[] {
     // One entry per awaited thread: the release it may be kept from by the lock, if any.
     const byRoot = new Map<number, AwaitedThread>();
+    const fresh = this.freshlyStartedRoots(w);
     for (const { release, roots } of this.releasers.of(w)) {
       const candidates = roots ?? this.threadRoots.filter((r) => this.rootReach.get(r)!.has(release.fn));
       for (const r of candidates) {
-        if (byRoot.get(r)?.takesLock) continue;
+        const prev = byRoot.get(r);
+        // Threads the waiter has just started run from their first statement: if one of their
+        // releases comes before they can take the lock, they get there (`alive++` at start, even
+        // if `alive--` at exit comes after GIL-taking jobs).
+        if (fresh.has(r) ? prev && !prev.takesLock : prev?.takesLock) continue;
         const toReleaser = this.graph.shortestPath(r, (f) => f === release.fn);
         // The thread can only be kept from the releaser by the lock if it may take the lock
         // before getting there (in an earlier statement, or an earlier iteration of a loop).
@@ -400,6 +405,42 @@ class FindingBuilder {
   }
 
   private lockReachers: Set<number> | undefined;
+  private creators: Map<number, Set<number>> | undefined;
+
+  /**
+   * Thread roots the waiting function starts in a statement before the wait, itself or through a
+   * helper that creates them (`thread_init(pool)` in a loop): the wait is, at least partly, for new
+   * threads. Deeper chains are not followed: a lazily (re)starting pool somewhere below is not
+   * evidence that this wait is for threads started here.
+   */
+  private freshlyStartedRoots(w: WaitSite): Set<number> {
+    this.creators ??= this.threadCreators();
+    const out = new Set<number>();
+    const facts = this.program.facts[w.fn];
+    if (!facts) return out;
+    for (const [root, creatorFns] of this.creators) {
+      const startsHere = creatorFns.has(w.fn);
+      const before = facts.calls.some((c, ci) => c.site.line < w.site.line
+        && ((startsHere && (this.program.callEdges[w.fn]?.[ci] ?? []).some((ei) => this.program.edges[ei].kind === 'handoff' && this.program.edgeTo[ei] === root))
+          || this.analysis.targets(w.fn, ci).some((t) => creatorFns.has(t))));
+      if (before) out.add(root);
+    }
+    return out;
+  }
+
+  /** For each thread root, the functions that start it (where its thread-creation hand-off edge is). */
+  private threadCreators(): Map<number, Set<number>> {
+    const out = new Map<number, Set<number>>();
+    this.program.edges.forEach((e, ei) => {
+      if (e.kind !== 'handoff') return;
+      const to = this.program.edgeTo[ei];
+      if (!this.program.functions[to].threadRoot?.some((t) => t.site.file === e.site.file && t.site.line === e.site.line)) return;
+      let set = out.get(to);
+      if (!set) out.set(to, (set = new Set()));
+      set.add(this.program.edgeFrom[ei]);
+    });
+    return out;
+  }
 
   private mayTakeLockBefore(root: number, site: Site): boolean {
     this.lockReachers ??= this.functionsReachingLockTakers();
