@@ -95,13 +95,16 @@ export class LockOps {
   }
 
   /** Lock keys an argument denotes in `fn`: a global, a struct field, or one of `fn`'s parameters. */
-  keysOf(vals: readonly Val[], fn: number): string[] {
+  keysOf(vals: readonly Val[], fn: number, depth = 0): string[] {
     const facts = this.program.facts[fn];
     const keys: string[] = [];
     for (const v of vals) {
       if (v.k === 'read' && v.loc.k === 'local') {
-        const i = facts?.params.findIndex((p) => p.name === (v.loc as { name: string }).name) ?? -1;
-        if (i >= 0) keys.push(`P:${i}`);
+        const name = v.loc.name;
+        const i = facts?.params.findIndex((p) => p.name === name) ?? -1;
+        if (i >= 0) { keys.push(`P:${i}`); continue; }
+        // A local pointer to a lock (`pthread_mutex_t *m = &e->mu;`) denotes what was assigned to it.
+        if (facts && depth < 4) for (const flow of facts.flows) if (flow.to.k === 'local' && flow.to.name === name) keys.push(...this.keysOf(flow.from, fn, depth + 1));
         continue;
       }
       const key = v.k === 'read' ? this.program.locationKey(v.loc, fn) : v.k === 'ident' ? this.program.locationKey({ k: 'global', name: v.name }, fn) : null;
