@@ -104,10 +104,14 @@ export class LockSets {
       let changed = false;
       for (const f of order) {
         const released = new Set<string>();
-        this.walk(f, released, null, join);
+        const mayExit = this.walk(f, released, null, join);
         // Returned-held must hold on every path: `if (x) lock(); …; if (x) unlock();` is no wrapper.
-        const exit = this.walk(f, new Set(), null, meet);
-        const next: EffectSummary = { exitHeld: new Set(exit.keys()), released };
+        const exit = new Set(this.walk(f, new Set(), null, meet).keys());
+        // …except that a function that takes a lock on some path and never releases it anywhere is a
+        // (re-entrant) acquire wrapper: `if (!mine->locked) rdlock(&l); mine->locked++;`.
+        const releasesHere = this.releasedKeysIn(f);
+        for (const k of mayExit.keys()) if (!releasesHere.has(splitKm(k).key)) exit.add(k);
+        const next: EffectSummary = { exitHeld: exit, released };
         const prev = this.summaries[f];
         if (!prev || !sameSet(prev.exitHeld, next.exitHeld) || !sameSet(prev.released, next.released)) {
           changed = changed || !!prev || next.exitHeld.size > 0 || next.released.size > 0;
@@ -210,6 +214,16 @@ export class LockSets {
       for (const h of s.exitHeld) { const { key, mode } = splitKm(h); out.push({ fn, key, role: 'acquire', mode }); }
       // Only the functions that release directly count as release wrappers; their callers are just callers.
       for (const k of s.released) if ((this.ops.at[fn] ?? []).some((ops) => ops?.some((o) => o.op === 'release' && o.key === k))) out.push({ fn, key: k, role: 'release' });
+    });
+    return out;
+  }
+
+  /** Keys this function releases, directly or through a callee's summary. */
+  private releasedKeysIn(f: number): Set<string> {
+    const out = new Set<string>();
+    (this.ops.at[f] ?? []).forEach((ops) => { for (const o of ops ?? []) if (o.op === 'release') out.add(o.key); });
+    (this.syncTargets[f] ?? []).forEach((targets, c) => {
+      for (const t of targets) for (const r of this.summaries[t]?.released ?? []) for (const k of this.ops.substitute(r, f, c)) out.add(k);
     });
     return out;
   }
