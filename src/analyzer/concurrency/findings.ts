@@ -64,9 +64,10 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   }
   const lockSets = new LockSets(program, lockOps);
   const lockCtxs = lockContexts(program, graph);
-  findings.push(...new LockOrderChecker(program, graph, lockOps, lockSets, lockCtxs, globalStates).findings());
+  const orderChecker = new LockOrderChecker(program, graph, lockOps, lockSets, lockCtxs, globalStates);
+  findings.push(...orderChecker.findings());
   findings.push(...deferredReleaseFindings(program, graph, lockOps, lockSets, lockCtxs, profile.deferredEntryKinds));
-  const locks = locksSummary(program, lockOps, lockSets);
+  const locks = { ...locksSummary(program, lockOps, lockSets), ...(orderChecker.truncated ? { cycleSearchTruncated: true } : {}) };
   const unique = dedupe(findings);
   unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(findingSite(a), findingSite(b)) || (a.entry.function < b.entry.function ? -1 : 1));
   const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;

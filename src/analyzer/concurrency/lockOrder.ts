@@ -38,6 +38,7 @@ interface Occurrence {
 const MAX_COMBINATIONS = 2000;
 /** Longest lock cycle searched (Infer stops at two; rings of three or four threads are still plausible). */
 const MAX_CYCLE_LOCKS = 4;
+const MAX_CYCLE_SEARCH_STEPS = 200_000;
 
 export function lockContexts(program: LinkedProgram, graph: SyncGraph): LockContext[] {
   const reach = (starts: number[]): Uint8Array => {
@@ -89,6 +90,8 @@ function createdInLoop(program: LinkedProgram, site: Site): boolean {
  */
 export class LockOrderChecker {
   private readonly occurrences: Occurrence[] = [];
+  /** The cycle search ran out of budget: some cycles may be missing. */
+  truncated = false;
 
   constructor(
     private readonly program: LinkedProgram,
@@ -162,11 +165,14 @@ export class LockOrderChecker {
     const rank = (o: Occurrence) => (o.ctx.root === null ? 0 : 1);
     for (const list of byEdge.values()) list.sort((x, y) => rank(x) - rank(y));
     const out: Finding[] = [];
-    // Every simple cycle once: from its smallest lock, through larger ones only.
+    // Every simple cycle once: from its smallest lock, through larger ones only. A dense lock graph
+    // could make this explode, so the search has a budget; running out is reported in the summary.
+    let steps = 0;
     for (const start of [...successors.keys()].sort()) {
       const stack = [start];
       const visit = (node: string): void => {
         for (const next of [...(successors.get(node) ?? [])].sort()) {
+          if (++steps > MAX_CYCLE_SEARCH_STEPS) { this.truncated = true; return; }
           if (next === start) {
             if (stack.length >= 2) {
               const chosen = this.deadlockingThreads(stack.map((k, i) => byEdge.get(`${k}\u0000${stack[(i + 1) % stack.length]}`)!));

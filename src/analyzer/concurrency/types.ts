@@ -116,6 +116,8 @@ export interface LocksSummary {
   wrappers: { function: string; lock: string; role: 'acquire' | 'release'; mode?: LockMode }[];
   /** "B taken while A held" facts, summed over call sites. */
   orderEdges: number;
+  /** Set when the lock-cycle search hit its budget: cycles may be missing (never silently). */
+  cycleSearchTruncated?: boolean;
 }
 
 export interface FindingsSummary {
