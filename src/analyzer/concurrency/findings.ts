@@ -308,8 +308,8 @@ class FindingBuilder {
     const direct = (ei: number) => held(ei) && this.program.edges[ei].kind !== 'indirect';
     const near = this.nearWithoutIndirect(start, held, direct);
     if (near.has(target)) {
-      const p = this.graph.shortestPath(start, (f) => f === target, direct);
-      return p ? [p.path] : [];
+      const p = this.graph.pathIn(this.directTree(start, held, direct), target);
+      return p ? [p] : [];
     }
     const out: number[][] = [];
     const seenTargets = new Set<number>();
@@ -324,9 +324,9 @@ class FindingBuilder {
         if (!reachers.has(t)) continue;
         const tail = this.graph.shortestPath(t, (x) => x === target, held);
         if (!tail) continue;
-        const head = this.graph.shortestPath(start, (x) => x === f, direct);
+        const head = this.graph.pathIn(this.directTree(start, held, direct), f);
         if (!head) continue;
-        out.push([...head.path, ei, ...tail.path]);
+        out.push([...head, ei, ...tail.path]);
         if (out.length >= MAX_BRANCHES) return out;
       }
     }
@@ -355,6 +355,17 @@ class FindingBuilder {
       this.indirectCache.set(near, list);
     }
     return list;
+  }
+
+  private readonly treeCache = new Map<(ei: number) => boolean, Map<number, Int32Array>>();
+
+  /** Shortest paths from an entry without indirect calls, under the lock: one search per entry and context. */
+  private directTree(start: number, held: (ei: number) => boolean, direct: (ei: number) => boolean): Int32Array {
+    let byStart = this.treeCache.get(held);
+    if (!byStart) this.treeCache.set(held, (byStart = new Map()));
+    let tree = byStart.get(start);
+    if (!tree) byStart.set(start, (tree = this.graph.bfsParents(start, direct)));
+    return tree;
   }
 
   private readonly nearCache = new Map<(ei: number) => boolean, Map<number, Set<number>>>();
@@ -501,7 +512,7 @@ class FindingBuilder {
       const hop: PathHop = { ...e };
       if (ctx) {
         const from = this.graph.idx(e.from);
-        const ci = (this.program.callEdges[from] ?? []).findIndex((list) => list.includes(ei));
+        const ci = this.graph.edgeCallIndex()[ei];
         if (ci >= 0) hop.lockState = describeMask(this.callState(ctx, from, ci));
       }
       return hop;
@@ -549,7 +560,7 @@ class FindingBuilder {
     const out: SequencedAfter[] = [];
     const steps: { fn: number; target: { call: number } | { loop: Stmt } | null }[] = path.map((ei) => {
       const fn = this.program.edgeFrom[ei];
-      const ci = (this.program.callEdges[fn] ?? []).findIndex((list) => list.includes(ei));
+      const ci = this.graph.edgeCallIndex()[ei];
       return { fn, target: ci >= 0 ? { call: ci } : null };
     });
     steps.push({ fn: w.fn, target: w.loop ? { loop: w.loop } : w.call !== undefined ? { call: w.call } : null });

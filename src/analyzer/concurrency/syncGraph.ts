@@ -60,6 +60,47 @@ export class SyncGraph {
     return null;
   }
 
+  /** Breadth-first parents from `from` (edge index; -1 at the start, -2 unreached): every shortest path from it at once. */
+  bfsParents(from: number, allow: (edge: number) => boolean): Int32Array {
+    const parent = new Int32Array(this.program.functions.length).fill(-2);
+    const edgeTo = this.program.edgeTo;
+    parent[from] = -1;
+    const queue = this.queue;
+    queue[0] = from;
+    let tail = 1;
+    for (let qi = 0; qi < tail; qi++) {
+      const edges = this.out[queue[qi]];
+      for (let k = 0; k < edges.length; k++) {
+        const ei = edges[k];
+        const t = edgeTo[ei];
+        if (parent[t] !== -2 || !allow(ei)) continue;
+        parent[t] = ei;
+        queue[tail++] = t;
+      }
+    }
+    return parent;
+  }
+
+  /** The path to `to` in a `bfsParents` tree, or null when it was not reached. */
+  pathIn(parent: Int32Array, to: number): number[] | null {
+    if (parent[to] === -2) return null;
+    const path: number[] = [];
+    for (let cur = to; parent[cur] >= 0; cur = this.program.edgeFrom[parent[cur]]) path.push(parent[cur]);
+    return path.reverse();
+  }
+
+  /** For each edge, the index of the call in its caller that produced it (-1 for edges without one). */
+  edgeCallIndex(): Int32Array {
+    if (!this.edgeCalls) {
+      const out = new Int32Array(this.program.edges.length).fill(-1);
+      this.program.callEdges.forEach((calls) => (calls ?? []).forEach((edges, ci) => { for (const ei of edges) if (out[ei] < 0) out[ei] = ci; }));
+      this.edgeCalls = out;
+    }
+    return this.edgeCalls;
+  }
+
+  private edgeCalls: Int32Array | undefined;
+
   reachable(from: number, allow: (edge: number) => boolean = () => true): Set<number> {
     const seen = new Set([from]);
     const stack = [from];
