@@ -142,3 +142,23 @@ test('lock-order: one lane per thread trace, marking where each lock is held and
     { from: take.key, to: cmd.key, label: 'waits for GIL' },
   ]);
 });
+
+test('thread contexts: the server\'s contexts when given, else derived from entries, thread roots and hand-offs', async () => {
+  const { functionContexts, contextSlots } = await import('../../src/shared/threadContexts');
+  const fn = (id: string, extra: object = {}) => ({ id, name: id.split('@')[0], static: false, defined: true, ...extra });
+  const functions = [
+    fn('set_workers@config.c', { entry: [{ kind: 'config-set', api: 'RedisModule_RegisterNumericConfig', site: site('config.c', 1) }] }),
+    fn('triggerConnPerShard@coord_config.c'), fn('MR_UpdateConnPoolSize'), fn('uvUpdateConnPoolSize@rmr.c'), fn('IORuntimeCtx_UpdateConnPoolSize'), fn('conn_pool_shrink'),
+    fn('io_thread_main@io_runtime.c', { threadRoot: [{ api: 'uv_thread_create', site: site('io_runtime.c', 5) }] }),
+  ];
+  const derived = functionContexts(functions, edges.filter((e) => e.to !== 'workers_set_num_threads'));
+  assert.deepEqual(derived.get('MR_UpdateConnPoolSize'), ['entries']);
+  assert.deepEqual(derived.get('uvUpdateConnPoolSize@rmr.c'), ['io_thread_main@io_runtime.c'], 'the hand-off changes thread');
+  assert.deepEqual(derived.get('conn_pool_shrink'), ['io_thread_main@io_runtime.c']);
+  assert.deepEqual(derived.get('io_thread_main@io_runtime.c'), ['io_thread_main@io_runtime.c']);
+  const given = functionContexts(functions, [], { conn_pool_shrink: [{ context: 'io_thread_main@io_runtime.c', lock: 'GIL', state: 'not-held' }, { context: 'entries', lock: 'GIL', state: 'held' }] });
+  assert.deepEqual(given.get('conn_pool_shrink'), ['entries', 'io_thread_main@io_runtime.c'], 'main thread first');
+  assert.equal(given.get('MR_UpdateConnPoolSize'), undefined, 'the server says it runs in no context');
+  const slots = contextSlots([['entries', 'b_thread'], ['a_thread']]);
+  assert.deepEqual([...slots], [['entries', 0], ['a_thread', 1], ['b_thread', 2]]);
+});
