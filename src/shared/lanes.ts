@@ -168,12 +168,18 @@ function spansOf(lock: string, hops: PathHop[], lastCol: number): Lane['lockSpan
   return spans;
 }
 
-/** The calls after the wait, and what they reach: greyed, below the path, right of the wait. */
-function addNever(b: LaneBuilder, seq: SequencedAfter[], firstCol: number, opts: LaneOptions): void {
+/**
+ * The calls after the wait, and what they reach: greyed, below the path, branching from the
+ * function that makes the call (it makes it once the call holding the wait returns, so never).
+ */
+function addNever(b: LaneBuilder, seq: SequencedAfter[], path: LaneNode[], opts: LaneOptions): void {
   const max = opts.maxNever ?? 40;
   let row = 1;
   seq.forEach((s, si) => {
+    const caller = path.find((n) => n.function === s.function) ?? path[0];
+    const firstCol = caller.col + 1;
     const call = b.node(s.macro ?? s.text, firstCol, row, { label: clip(s.macro ?? s.text, 40), marks: ['never'], never: true, note: `${s.macro ? `${clip(s.text, 40)} ` : ''}in ${shortName(s.function)}`, site: s.site }, `${b.lane.id}:never:${si}:call`);
+    b.lane.links.push({ from: caller.key, to: call.key, kind: 'sequenced', label: 'after the wait', site: s.site, never: true });
     const reach = new Set(s.reaches);
     const depth = new Map<string, number>();
     const parent = new Map<string, Edge>();
@@ -252,7 +258,7 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
   holder.lane.lockSpans = spansOf(f.lock, f.path, last.col);
   if (f.wait) mark(last, 'wait', `${f.wait.bounded ? 'bounded' : 'unbounded'} ${f.wait.kind}: ${clip(f.wait.expression)}`, f.wait.site);
   if (f.call) mark(last, 'call', `calls ${f.call.api} without ${f.lock}`, f.call.site);
-  if (f.sequencedAfter?.length) addNever(holder, f.sequencedAfter, last.col + 1, opts);
+  if (f.sequencedAfter?.length) addNever(holder, f.sequencedAfter, path, opts);
   lanes.push(holder.lane);
 
   (f.awaited ?? []).forEach((a, i) => {

@@ -81,16 +81,17 @@ test('deadlock risk: the holder lane runs from the entry to the wait under the l
   assert.equal(m.cross[0].to, releaser.key);
 });
 
-test('deadlock risk: calls sequenced after the wait and what they reach are greyed, right of the wait, as the tree the edges form', () => {
+test('deadlock risk: calls sequenced after the wait and what they reach are greyed, branching from their caller, as the tree the edges form', () => {
   const m = buildLanes(deadlock, { edges });
   const never = m.lanes[0].nodes.filter((n) => n.never);
   const call = never.find((n) => n.key.endsWith(':call'))!;
   assert.equal(call.label, 'COORDINATOR_TRIGGER');
-  assert.equal(call.col, 5, 'one column right of the wait');
+  assert.deepEqual([call.col, call.row], [1, 1], 'below the path, right of set_workers which makes the call');
+  assert.ok(m.lanes[0].links.some((l) => l.kind === 'sequenced' && l.from === one(m, 0, 'set_workers@config.c').key && l.to === call.key && l.never));
   const col = (fn: string) => never.find((n) => n.function === fn)!.col;
-  assert.deepEqual(['triggerConnPerShard@coord_config.c', 'MR_UpdateConnPoolSize', 'uvUpdateConnPoolSize@rmr.c', 'IORuntimeCtx_UpdateConnPoolSize', 'conn_pool_shrink'].map(col), [6, 7, 8, 9, 10]);
+  assert.deepEqual(['triggerConnPerShard@coord_config.c', 'MR_UpdateConnPoolSize', 'uvUpdateConnPoolSize@rmr.c', 'IORuntimeCtx_UpdateConnPoolSize', 'conn_pool_shrink'].map(col), [2, 3, 4, 5, 6]);
   // queue_pop is reached but no edge given connects it: listed after the tree.
-  assert.equal(col('queue_pop'), 11);
+  assert.equal(col('queue_pop'), 7);
   assert.equal(never.length, 7);
   const links = m.lanes[0].links.filter((l) => l.never);
   assert.ok(links.every((l) => l.never));
