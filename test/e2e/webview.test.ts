@@ -212,7 +212,7 @@ test('the editor cursor inside a function marks that function in the view', { sk
   const fn = graph.functions.find((f) => f.name === 'conn_pool_shrink')!;
   await page.evaluate(`window.postMessage({ type: 'cursor', file: ${JSON.stringify(fn.file)}, line: ${fn.line! + 1} }, '*')`);
   await page.waitForSelector('.node.selected');
-  assert.deepEqual(await page.locator('.node.selected').evaluateAll((ns) => ns.map((n) => (n as SVGGElement).dataset.id)), [fn.id]);
+  assert.deepEqual(await page.locator('.node.selected').evaluateAll((ns) => ns.map((n) => n.getAttribute('data-id'))), [fn.id]);
   await page.evaluate(`window.postMessage({ type: 'cursor', file: 'nowhere.c', line: 1 }, '*')`);
   await page.evaluate(`window.postMessage({ type: 'cursor', file: 7 }, '*')`);
   assert.equal(await page.locator('.node.selected').count(), 1, 'unrelated and malformed cursor messages change nothing');
