@@ -44,12 +44,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     provideTextDocumentContent: (uri) => views.get(uri.toString()) ?? '',
   }));
 
-  const show = async (title: string, text: string, language = 'plaintext') => {
+  // preserveFocus: the graph panel opens after the text, as the tab on top in the same column.
+  const show = async (title: string, text: string, language = 'plaintext', preserveFocus = false) => {
     const uri = vscode.Uri.parse(`${VIEW_SCHEME}:${encodeURIComponent(title)}`);
     views.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, language);
-    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus });
   };
   const wordAtCursor = () => {
     const editor = vscode.window.activeTextEditor;
@@ -76,8 +77,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           return;
         }
         const edges = r.paths.flatMap((p) => p.hops);
+        await show(`trace ${from} → ${to}`, traceText(r), 'plaintext', true);
         GraphPanel.show(context, folderUri(), { title: `trace ${from} → ${to}`, functions: r.functions, edges, center: r.from.id, highlight: r.paths[0].hops.map(edgeKey), ...(r.contexts ? { contexts: r.contexts } : {}) });
-        await show(`trace ${from} → ${to}`, traceText(r));
       } catch (err) {
         void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
       }
@@ -99,7 +100,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
       const f = await client!.sendRequest(FindingRequest, { id: args.id, ...(args.folder ? { folder: args.folder } : {}) });
       if (!f) return;
-      await show(`finding ${f.id}`, findingText(f));
+      await show(`finding ${f.id}`, findingText(f), 'plaintext', true);
       // The lanes need every function's definition, and the call edges among what the calls
       // sequenced after the wait reach (to draw them as the tree they form): one-hop requests,
       // each cheap on the server.

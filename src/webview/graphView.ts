@@ -123,7 +123,11 @@ function renderGraph(root: HTMLElement, graph: ViewGraph): void {
   const slots = contextSlots(contexts.values());
   legend(slots);
   const width = (f: FunctionNode) => Math.max(80, f.name.length * 7.5 + 24);
-  const layout = layoutGraph(functions.map((f) => ({ id: f.id, width: width(f), height: 34 })), edges.map((e) => ({ from: e.from, to: e.to, label: hopLabel(e) })));
+  // A panel taller than wide (beside an editor) reads better top to bottom.
+  const box = root.getBoundingClientRect();
+  const rankdir = box.width && box.width < box.height * 0.9 ? 'TB' : 'LR';
+  const layout = layoutGraph(functions.map((f) => ({ id: f.id, width: width(f), height: 34 })), edges.map((e) => ({ from: e.from, to: e.to, label: edgeText(e) })), undefined, rankdir);
+  root.dataset.rankdir = layout.engine === 'dagre' ? rankdir : 'LR';
   layoutSize = { width: layout.width, height: layout.height };
   root.dataset.engine = layout.engine;
 
@@ -135,10 +139,12 @@ function renderGraph(root: HTMLElement, graph: ViewGraph): void {
     const group = el('g', { class: `edge ${e.kind}${highlight.has(edgeKey(e)) ? ' highlight' : ''}`, tabindex: 0, 'data-kind': e.kind, 'data-from': e.from, 'data-to': e.to, role: 'link' }, world);
     const d = layout.engine === 'fast' ? `M ${pts[0].x} ${pts[0].y} Q ${pts[1].x} ${pts[1].y} ${pts[2].x} ${pts[2].y}` : pts.map((p, j) => `${j ? 'L' : 'M'} ${p.x} ${p.y}`).join(' ');
     el('path', { d, 'marker-end': `url(#arrow-${e.kind})` }, group);
-    const label = hopLabel(e);
+    const label = edgeText(e);
     if (label) {
       const mid = pts[Math.floor(pts.length / 2)];
-      el('text', { x: mid.x, y: mid.y - 4, class: 'edge-label' }, group).textContent = label;
+      // Top to bottom, a label centred on its edge would be crossed by it: beside the edge instead.
+      const beside = root.dataset.rankdir === 'TB';
+      el('text', { x: beside ? mid.x + 8 : mid.x, y: beside ? mid.y + 4 : mid.y - 4, class: beside ? 'edge-label beside' : 'edge-label' }, group).textContent = label;
     }
     const title = `${shortName(e.from)} → ${shortName(e.to)} (${e.kind}) at ${e.site.file}:${e.site.line}${e.evidence ? `\n${e.evidence}` : ''}`;
     el('title', {}, group).textContent = title;
@@ -188,6 +194,12 @@ function renderGraph(root: HTMLElement, graph: ViewGraph): void {
       }
     }
   }
+}
+
+/** Edge labels short enough not to push ranks apart; the tooltip has them whole. */
+function edgeText(e: Edge): string {
+  const label = hopLabel(e);
+  return label.length > 30 ? `${label.slice(0, 29)}…` : label;
 }
 
 /** Buttons asking the host for a smaller neighbourhood than the one that was cut. */

@@ -25,14 +25,15 @@ const NODESEP = 24;
 const RANKSEP = 70;
 const MARGIN = 20;
 
-export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[], engine?: 'dagre' | 'fast'): Layout {
+/** `rankdir` TB (top to bottom) suits narrow panels; the fast layout is always left to right. */
+export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[], engine?: 'dagre' | 'fast', rankdir: 'LR' | 'TB' = 'LR'): Layout {
   const use = engine ?? (nodes.length <= DAGRE_MAX_NODES && edges.length <= DAGRE_MAX_EDGES ? 'dagre' : 'fast');
-  return use === 'dagre' ? dagreLayout(nodes, edges) : fastLayout(nodes, edges);
+  return use === 'dagre' ? dagreLayout(nodes, edges, rankdir) : fastLayout(nodes, edges);
 }
 
-function dagreLayout(nodes: LayoutNode[], edges: LayoutEdge[]): Layout {
+function dagreLayout(nodes: LayoutNode[], edges: LayoutEdge[], rankdir: 'LR' | 'TB'): Layout {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'LR', nodesep: NODESEP, ranksep: RANKSEP, marginx: MARGIN, marginy: MARGIN });
+  g.setGraph({ rankdir, nodesep: NODESEP, ranksep: rankdir === 'TB' ? 40 : RANKSEP, marginx: MARGIN, marginy: MARGIN });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) g.setNode(n.id, { width: n.width, height: n.height });
   edges.forEach((e, i) => g.setEdge(e.from, e.to, { label: e.label ?? '', width: (e.label ?? '').length * 6, height: e.label ? 14 : 0 }, `e${i}`));
