@@ -23,10 +23,15 @@ export class GraphPanel {
   private static source: GraphSource | undefined;
 
   static show(context: vscode.ExtensionContext, folder: vscode.Uri | undefined, graph: ViewGraph): void {
-    if (GraphPanel.current) {
-      GraphPanel.current.folder = folder ?? GraphPanel.current.folder;
-      GraphPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
-      GraphPanel.current.post({ type: 'show', graph });
+    const current = GraphPanel.current;
+    if (current) {
+      current.folder = folder ?? current.folder;
+      // A hidden panel's page is gone (no retained context) and reloads on reveal: a message
+      // posted now would be lost, so hand the graph over when the reloaded page says it is ready.
+      const live = current.panel.visible;
+      current.panel.reveal(vscode.ViewColumn.Beside, true);
+      if (live) current.post({ type: 'show', graph });
+      else current.pending = graph;
       return;
     }
     const panel = vscode.window.createWebviewPanel(GRAPH_VIEW_TYPE, 'lockpath graph', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, GraphPanel.options(context));

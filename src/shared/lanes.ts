@@ -68,7 +68,8 @@ export interface Lane {
   title: string;
   /** `entries` (main thread) or the thread root's function id: the lane's colour. */
   context: string;
-  role: 'holder' | 'awaited' | 'thread';
+  /** `after`: the holder's thread once the wait would return: what never runs while it blocks. */
+  role: 'holder' | 'awaited' | 'thread' | 'after';
   nodes: LaneNode[];
   links: LaneLink[];
   /** Columns of row 0 during which the lock is held (drawn as a band). */
@@ -77,7 +78,8 @@ export interface Lane {
   note?: string;
 }
 
-export interface CrossLink { from: string; to: string; label: string }
+/** Between lanes: one thread waiting for another (`waits`), or a call made after the wait (`sequenced`). */
+export interface CrossLink { from: string; to: string; label: string; kind?: 'waits' | 'sequenced' }
 
 export interface LaneModel { title: string; lanes: Lane[]; cross: CrossLink[]; note?: string }
 
@@ -169,17 +171,17 @@ function spansOf(lock: string, hops: PathHop[], lastCol: number): Lane['lockSpan
 }
 
 /**
- * The calls after the wait, and what they reach: greyed, below the path, branching from the
- * function that makes the call (it makes it once the call holding the wait returns, so never).
+ * The calls after the wait, and what they reach: greyed, in a lane of their own below the threads
+ * (the holder's thread, once the wait returns), each starting right of the function that makes it.
  */
-function addNever(b: LaneBuilder, seq: SequencedAfter[], path: LaneNode[], opts: LaneOptions): void {
+function addNever(b: LaneBuilder, seq: SequencedAfter[], path: LaneNode[], opts: LaneOptions, cross: CrossLink[]): void {
   const max = opts.maxNever ?? 40;
-  let row = 1;
+  let row = 0;
   seq.forEach((s, si) => {
     const caller = path.find((n) => n.function === s.function) ?? path[0];
     const firstCol = caller.col + 1;
     const call = b.node(s.macro ?? s.text, firstCol, row, { label: clip(s.macro ?? s.text, 40), marks: ['never'], never: true, note: `${s.macro ? `${clip(s.text, 40)} ` : ''}in ${shortName(s.function)}`, site: s.site }, `${b.lane.id}:never:${si}:call`);
-    b.lane.links.push({ from: caller.key, to: call.key, kind: 'sequenced', label: 'after the wait', site: s.site, never: true });
+    cross.push({ from: caller.key, to: call.key, label: si ? '' : 'after the wait', kind: 'sequenced' });
     const reach = new Set(s.reaches);
     const depth = new Map<string, number>();
     const parent = new Map<string, Edge>();
@@ -244,7 +246,7 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
     for (const a of acquirers) {
       f.threads.forEach((_, j) => {
         const h = holders.get(`${j}:${a.lock}`);
-        if (j !== a.lane && h) cross.push({ from: a.node.key, to: h.key, label: `waits for ${a.lock}` });
+        if (j !== a.lane && h) cross.push({ from: a.node.key, to: h.key, label: `waits for ${a.lock}`, kind: 'waits' });
       });
     }
     return { title: `${f.class}: ${f.threads.map((t) => shortName(t.entry.function)).join(' ⟷ ')}`, lanes, cross };
@@ -258,7 +260,6 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
   holder.lane.lockSpans = spansOf(f.lock, f.path, last.col);
   if (f.wait) mark(last, 'wait', `${f.wait.bounded ? 'bounded' : 'unbounded'} ${f.wait.kind}: ${clip(f.wait.expression)}`, f.wait.site);
   if (f.call) mark(last, 'call', `calls ${f.call.api} without ${f.lock}`, f.call.site);
-  if (f.sequencedAfter?.length) addNever(holder, f.sequencedAfter, path, opts);
   lanes.push(holder.lane);
 
   (f.awaited ?? []).forEach((a, i) => {
@@ -268,18 +269,23 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
     const toReleaser = b.path(root, a.pathToReleaser, 0);
     const releaser = [...toReleaser].reverse().find((n) => n.function === a.releaser.function) ?? toReleaser.at(-1)!;
     mark(releaser, 'releaser', `releases the wait: ${clip(a.releaser.action, 36)}`, a.releaser.site);
-    if (last.marks.includes('wait')) cross.push({ from: last.key, to: releaser.key, label: 'waits for' });
+    if (last.marks.includes('wait')) cross.push({ from: last.key, to: releaser.key, label: 'waits for', kind: 'waits' });
     if (a.takesLock) {
       const toLock = b.path(root, a.takesLock.path, 1, a.pathToReleaser);
       const taker = [...toLock].reverse().find((n) => n.function === a.takesLock!.function) ?? toLock.at(-1)!;
       mark(taker, 'takes-lock', `takes ${f.lock} first`, a.takesLock.site);
       // Blocks there: the lock is held by the lane-1 thread until its wait returns.
-      cross.push({ from: taker.key, to: start.key, label: `needs ${f.lock}, held by ${shortName(f.entry.function)}` });
+      cross.push({ from: taker.key, to: start.key, label: `needs ${f.lock}, held by ${shortName(f.entry.function)}`, kind: 'waits' });
     } else {
       b.lane.note = `never takes ${f.lock}`;
     }
     lanes.push(b.lane);
   });
+  if (f.sequencedAfter?.length) {
+    const after = new LaneBuilder('after', `${shortName(f.entry.function)} after the wait returns: never reached while it blocks`, holder.lane.context, 'after');
+    addNever(after, f.sequencedAfter, path, opts, cross);
+    lanes.push(after.lane);
+  }
   const target = f.wait?.function ?? f.call?.function ?? last.function;
   return { title: `${f.class}: ${shortName(f.entry.function)} → ${shortName(target)}`, lanes, cross };
 }

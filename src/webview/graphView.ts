@@ -337,10 +337,11 @@ function renderLanes(root: HTMLElement, graph: ViewGraph): void {
     const ay = down ? a.y + NODE_H : a.y;
     const bx = b.x + b.w / 2;
     const by = down ? b.y : b.y + NODE_H;
-    const group = el('g', { class: 'edge cross' }, world);
+    const sequenced = c.kind === 'sequenced';
+    const group = el('g', { class: `edge cross${sequenced ? ' sequenced' : ''}` }, world);
     const bend = down ? 30 : -30;
-    el('path', { d: `M ${ax} ${ay} C ${ax} ${ay + bend}, ${bx} ${by - bend}, ${bx} ${by}`, 'marker-end': 'url(#arrow-cross)' }, group);
-    el('text', { class: 'edge-label cross-label', x: (ax + bx) / 2 + 6, y: (ay + by) / 2 }, group).textContent = c.label;
+    el('path', { d: `M ${ax} ${ay} C ${ax} ${ay + bend}, ${bx} ${by - bend}, ${bx} ${by}`, 'marker-end': `url(#arrow-${sequenced ? 'sequenced' : 'cross'})` }, group);
+    if (c.label) el('text', { class: 'edge-label cross-label', x: (ax + bx) / 2 + 6, y: (ay + by) / 2 }, group).textContent = c.label;
   }
 }
 
@@ -560,6 +561,19 @@ function setup(): void {
     else return;
     ev.preventDefault();
     applyView();
+  });
+  // A panel turned from narrow to wide (or back) wants the other layout direction.
+  let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      const box = root.getBoundingClientRect();
+      const want = box.width < box.height * 0.9 ? 'TB' : 'LR';
+      if (state && root.dataset.engine === 'dagre' && !document.querySelector('.lane') && root.dataset.rankdir !== want) {
+        fitPending = true;
+        render();
+      }
+    }, 200);
   });
   window.addEventListener('message', (ev: MessageEvent<unknown>) => {
     const m = parseHostMessage(ev.data);

@@ -152,18 +152,22 @@ test('a finding is drawn as lanes: the GIL holder down to the wait, the awaited 
   const ids = new Set([...hops.flatMap((h) => [h.from, h.to]), ...reached]);
   await show({ title: 'finding', functions: program.functions.filter((x: FunctionNode) => ids.has(x.id)), edges: hops, center: f.entry.function, highlight: f.path.map(edgeKey), finding: f, laneEdges });
   await page.waitForSelector('.lane');
-  assert.equal(await page.locator('.lane').count(), 1 + f.awaited.length);
+  assert.equal(await page.locator('.lane').count(), 2 + f.awaited.length, 'the holder, each awaited thread, and what runs after the wait');
   const holder = page.locator('.lane.holder');
+  const after = page.locator('.lane.after');
   assert.match(await holder.locator('.lane-title').textContent() ?? '', /main thread: set_workers \(config-set/);
   assert.equal(await holder.locator('.lock-band.held').count(), 1);
   assert.match(await holder.locator('.node.wait').textContent() ?? '', /barrier_wait_and_destroy.*unbounded spin/);
   // Greyed: the trigger macro's call, through the hand-off to the IO thread, to the pool shrink.
-  assert.equal(await holder.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).count(), 1);
-  assert.equal(await holder.locator('.node.never', { hasText: /^conn_pool_shrink/ }).count(), 1);
-  assert.ok(await holder.locator('.edge.handoff.never').count() >= 1);
-  assert.equal(await holder.locator('.node:not(.never)').count(), f.path.length + 1);
+  assert.equal(await after.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).count(), 1);
+  assert.equal(await after.locator('.node.never', { hasText: /^conn_pool_shrink/ }).count(), 1);
+  assert.ok(await after.locator('.edge.handoff.never').count() >= 1);
+  assert.equal(await after.locator('.node:not(.never)').count(), 0);
+  assert.equal(await holder.locator('.node').count(), f.path.length + 1);
+  assert.equal(await holder.locator('.node.never').count(), 0);
   assert.match(await page.locator('.lane.awaited .node.takes-lock').textContent() ?? '', /search_job.*takes GIL/);
-  assert.deepEqual(await page.locator('.edge.cross .edge-label').allTextContents(), ['waits for', 'needs GIL, held by set_workers']);
+  assert.deepEqual(await page.locator('.edge.cross:not(.sequenced) .edge-label').allTextContents(), ['waits for', 'needs GIL, held by set_workers']);
+  assert.equal(await page.locator('.edge.cross.sequenced').count(), f.sequencedAfter.length);
   // The dark theme variables of the test before are still set.
   await page.screenshot({ path: path.join(artifacts, 'finding-lanes-dark.png') });
   await page.evaluate(`for (const k of [...document.documentElement.style]) document.documentElement.style.removeProperty(k)`);
@@ -175,7 +179,7 @@ test('a finding is drawn as lanes: the GIL holder down to the wait, the awaited 
   assert.equal(await page.locator('.lane').count(), 0);
   assert.equal(await page.locator('.node').count(), ids.size);
   await page.locator('#mode-lanes').click();
-  assert.equal(await page.locator('.lane').count(), 1 + f.awaited.length);
+  assert.equal(await page.locator('.lane').count(), 2 + f.awaited.length);
 });
 
 test('expand one hop of callers and callees through the host, collapse again; the expansions persist in the saved state', { skip }, async () => {

@@ -51,10 +51,11 @@ const one = (m: LaneModel, lane: number, fn: string) => {
   return found[0];
 };
 
-test('deadlock risk: the holder lane runs from the entry to the wait under the lock, then one lane per awaited thread', () => {
+test('deadlock risk: the holder lane runs from the entry to the wait under the lock, then one lane per awaited thread, then what never runs', () => {
   const m = buildLanes(deadlock, { edges });
   assert.equal(m.title, 'deadlock-risk: set_workers → barrier_wait_and_destroy');
-  assert.deepEqual(m.lanes.map((l) => [l.role, l.context]), [['holder', 'entries'], ['awaited', 'thread_loop@thpool.c']]);
+  assert.deepEqual(m.lanes.map((l) => [l.role, l.context]), [['holder', 'entries'], ['awaited', 'thread_loop@thpool.c'], ['after', 'entries']]);
+  assert.equal(m.lanes[2].title, 'set_workers after the wait returns: never reached while it blocks');
   const holder = m.lanes[0];
   assert.match(holder.title, /main thread: set_workers \(config-set "search-workers"\)/);
   const row0 = holder.nodes.filter((n) => n.row === 0).sort((a, b) => a.col - b.col).map((n) => n.label);
@@ -76,42 +77,45 @@ test('deadlock risk: the holder lane runs from the entry to the wait under the l
   // Both paths start at the one thread root; the lock-taking branch leaves it on its own row.
   assert.equal(byFn(m, 1, 'thread_loop@thpool.c').length, 1);
   assert.ok(awaited.links.some((l) => l.from === one(m, 1, 'thread_loop@thpool.c').key && l.to === taker.key && l.kind === 'indirect' && l.label === 'job_p->function'));
-  assert.deepEqual(m.cross.map((c) => c.label), ['waits for', 'needs GIL, held by set_workers']);
+  assert.deepEqual(m.cross.map((c) => [c.label, c.kind]), [['waits for', 'waits'], ['needs GIL, held by set_workers', 'waits'], ['after the wait', 'sequenced']]);
   assert.equal(m.cross[0].from, wait.key);
   assert.equal(m.cross[0].to, releaser.key);
 });
 
-test('deadlock risk: calls sequenced after the wait and what they reach are greyed, branching from their caller, as the tree the edges form', () => {
+test('deadlock risk: calls sequenced after the wait and what they reach are greyed in their own lane, right of their caller, as the tree the edges form', () => {
   const m = buildLanes(deadlock, { edges });
-  const never = m.lanes[0].nodes.filter((n) => n.never);
+  const after = m.lanes[2];
+  assert.ok(after.nodes.every((n) => n.never));
+  assert.equal(m.lanes[0].nodes.filter((n) => n.never).length, 0, 'the holder lane is the path only');
+  const never = after.nodes;
   const call = never.find((n) => n.key.endsWith(':call'))!;
   assert.equal(call.label, 'COORDINATOR_TRIGGER');
-  assert.deepEqual([call.col, call.row], [1, 1], 'below the path, right of set_workers which makes the call');
-  assert.ok(m.lanes[0].links.some((l) => l.kind === 'sequenced' && l.from === one(m, 0, 'set_workers@config.c').key && l.to === call.key && l.never));
+  assert.deepEqual([call.col, call.row], [1, 0], 'right of set_workers, which makes the call');
+  assert.deepEqual(m.cross.find((c) => c.kind === 'sequenced'), { from: one(m, 0, 'set_workers@config.c').key, to: call.key, label: 'after the wait', kind: 'sequenced' });
   const col = (fn: string) => never.find((n) => n.function === fn)!.col;
   assert.deepEqual(['triggerConnPerShard@coord_config.c', 'MR_UpdateConnPoolSize', 'uvUpdateConnPoolSize@rmr.c', 'IORuntimeCtx_UpdateConnPoolSize', 'conn_pool_shrink'].map(col), [2, 3, 4, 5, 6]);
   // queue_pop is reached but no edge given connects it: listed after the tree.
   assert.equal(col('queue_pop'), 7);
   assert.equal(never.length, 7);
-  const links = m.lanes[0].links.filter((l) => l.never);
-  assert.ok(links.every((l) => l.never));
+  const links = after.links;
+  assert.ok(links.length >= 5 && links.every((l) => l.never));
   const handoff = links.find((l) => l.kind === 'handoff')!;
   assert.equal(handoff.label, '⇢ thread io_thread_main');
-  assert.equal(m.lanes[0].nodes.filter((n) => !n.never && n.row === 0).length, 5, 'the path itself is not greyed');
+  assert.equal(m.lanes[0].nodes.length, 5, 'the path itself is not greyed');
 });
 
 test('without edges the reached functions are still all greyed, and a limit cuts them with a count', () => {
   const m = buildLanes(deadlock, { maxNever: 3 });
-  const never = m.lanes[0].nodes.filter((n) => n.never && !n.key.endsWith(':call'));
+  const never = m.lanes[2].nodes.filter((n) => n.never && !n.key.endsWith(':call'));
   assert.deepEqual(never.map((n) => n.function), deadlock.sequencedAfter![0].reaches.slice(0, 3));
-  assert.match(m.lanes[0].nodes.find((n) => n.key.endsWith(':call'))!.note!, /\+3 more not shown/);
+  assert.match(m.lanes[2].nodes.find((n) => n.key.endsWith(':call'))!.note!, /\+3 more not shown/);
 });
 
 test('an awaited thread that never takes the lock says so and has no lock branch', () => {
   const m = buildLanes({ ...deadlock, class: 'stall', awaited: [{ ...deadlock.awaited![0], takesLock: null }] });
   assert.equal(m.lanes[1].note, 'never takes GIL');
   assert.equal(m.lanes[1].nodes.filter((n) => n.row > 0).length, 0);
-  assert.deepEqual(m.cross.map((c) => c.label), ['waits for']);
+  assert.deepEqual(m.cross.map((c) => c.label), ['waits for', 'after the wait']);
 });
 
 test('lock-order: one lane per thread trace, marking where each lock is held and acquired, each waiting on the other', () => {
@@ -139,8 +143,8 @@ test('lock-order: one lane per thread trace, marking where each lock is held and
   assert.deepEqual(m.lanes[0].lockSpans, [{ lock: 'GIL', from: 0, to: 1, state: 'held' }]);
   const take = one(m, 1, 'RedisModule_ThreadSafeContextLock');
   assert.deepEqual(m.cross, [
-    { from: one(m, 0, 'spec_lock').key, to: gc.key, label: 'waits for spec' },
-    { from: take.key, to: cmd.key, label: 'waits for GIL' },
+    { from: one(m, 0, 'spec_lock').key, to: gc.key, label: 'waits for spec', kind: 'waits' },
+    { from: take.key, to: cmd.key, label: 'waits for GIL', kind: 'waits' },
   ]);
 });
 
