@@ -419,6 +419,8 @@ function applyExpansion(m: Expansion): void {
 
 let layoutSize = { width: 1, height: 1 };
 let fitPending = false;
+/** The view is as fitting left it (no pan or zoom since): a resize fits again. */
+let fitted = false;
 
 /** Lanes are read, not surveyed: fitting never shrinks their text below this. */
 const LANES_MIN_SCALE = 0.8;
@@ -426,6 +428,7 @@ const LANES_MIN_SCALE = 0.8;
 /** Scales and centres the whole drawing in the view (never enlarging past 1:1); lanes start at the top left. */
 function fitToView(): void {
   if (!state) return;
+  fitted = true;
   const box = document.getElementById('graph')!.getBoundingClientRect();
   const scale = Math.min(1, box.width / layoutSize.width, box.height / layoutSize.height) || 1;
   if (document.querySelector('.lane')) {
@@ -532,6 +535,7 @@ function setup(): void {
   root.addEventListener('wheel', (ev) => {
     if (!state) return;
     ev.preventDefault();
+    fitted = false;
     const factor = ev.deltaY < 0 ? 1.1 : 1 / 1.1;
     const rect = root.getBoundingClientRect();
     const cx = ev.clientX - rect.left;
@@ -546,6 +550,7 @@ function setup(): void {
     if (!drag || !state) return;
     state.view = { ...state.view, x: state.view.x + ev.clientX - drag.x, y: state.view.y + ev.clientY - drag.y };
     drag = { x: ev.clientX, y: ev.clientY };
+    fitted = false;
     applyView();
   });
   window.addEventListener('keydown', (ev) => {
@@ -559,6 +564,7 @@ function setup(): void {
     else if (ev.key === 'ArrowDown') state.view.y -= step;
     else if (ev.key === 'f') fitToView();
     else return;
+    if (ev.key !== 'f') fitted = false;
     ev.preventDefault();
     applyView();
   });
@@ -572,6 +578,9 @@ function setup(): void {
       if (state && root.dataset.engine === 'dagre' && !document.querySelector('.lane') && root.dataset.rankdir !== want) {
         fitPending = true;
         render();
+      } else if (state && fitted) {
+        fitToView();
+        applyView();
       }
     }, 200);
   });

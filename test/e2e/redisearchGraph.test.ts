@@ -94,14 +94,14 @@ test('RediSearch MOD-11658: the finding as lanes and the trace set_workers → M
   const v = view();
   await v.locator('.lane').first().waitFor({ timeout: 60_000 });
   await toggleMaximizedView();
-  await v.locator('#title').click(); // focus in the view, outside its controls, for its keys
-  await page.keyboard.press('f');
   const holder = v.locator('.lane.holder');
   assert.match(await holder.locator('.lane-title').textContent() ?? '', /main thread: set_workers \(config-set/);
   assert.match(await holder.locator('.node.wait').textContent() ?? '', /barrier_wait_and_destroy/);
   assert.equal(await holder.locator('.lock-band').count() >= 1, true);
-  assert.equal(await holder.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).count(), 1);
-  assert.equal(await holder.locator('.node.never', { hasText: /^MRConnManager_Shrink/ }).count(), 1);
+  const after = v.locator('.lane.after');
+  assert.equal(await after.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).count(), 1);
+  assert.equal(await after.locator('.node.never', { hasText: /^MRConnManager_Shrink/ }).count(), 1);
+  assert.ok(await after.locator('.edge.handoff.never').count() >= 1, 'the hand-off to the IO thread, greyed');
   assert.ok(await v.locator('.lane.awaited').count() >= 1);
   assert.match((await v.locator('.lane.awaited .lane-title').allTextContents()).join(' '), /thread thread_do/);
   await shots('rs-finding-lanes');
@@ -115,8 +115,6 @@ test('RediSearch MOD-11658: the finding as lanes and the trace set_workers → M
   const names = await v.locator('.node text').allTextContents();
   for (const fn of ['set_workers', 'triggerConnPerShard', 'MR_UpdateConnPoolSize', 'IORuntimeCtx_UpdateConnPoolSize', 'MRConnManager_Shrink']) assert.ok(names.includes(fn), `${fn} is drawn (drawn: ${names.join(', ')})`);
   await toggleMaximizedView();
-  await v.locator('#title').click(); // focus in the view, outside its controls, for its keys
-  await page.keyboard.press('f');
   await shots('rs-trace-set-workers-shrink');
   await toggleMaximizedView();
 }));
