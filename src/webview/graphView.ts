@@ -307,8 +307,10 @@ function renderLanes(root: HTMLElement, graph: ViewGraph): void {
       el('path', { d: `M ${ax} ${ay} C ${ax + dx} ${ay}, ${bx - dx} ${by}, ${bx} ${by}`, 'marker-end': `url(#arrow-${l.kind})` }, group);
       // Greyed links keep only the labels that say something about threads (hand-offs).
       const label = l.never && l.kind !== 'handoff' && l.kind !== 'sequenced' ? '' : l.label;
-      if (label) el('text', { class: 'edge-label', x: (ax + bx) / 2, y: (ay + by) / 2 - 5 }, group).textContent = label.length > 24 ? `${label.slice(0, 23)}…` : label;
-      el('title', {}, group).textContent = `${l.kind} call at ${l.site.file}:${l.site.line}${l.lockState ? ` (lock ${l.lockState})` : ''}`;
+      // Cut to the gap between the two nodes; the tooltip has the whole label.
+      const room = Math.max(4, Math.floor((bx - ax - 6) / 6.3));
+      if (label) el('text', { class: 'edge-label', x: (ax + bx) / 2, y: (ay + by) / 2 - 5 }, group).textContent = label.length > room ? `${label.slice(0, room - 1)}…` : label;
+      el('title', {}, group).textContent = `${l.label ? `${l.label}\n` : ''}${l.kind} call at ${l.site.file}:${l.site.line}${l.lockState ? ` (lock ${l.lockState})` : ''}`;
     }
     for (const n of lane.nodes) {
       const p = pos.get(n.key)!;
@@ -329,9 +331,13 @@ function renderLanes(root: HTMLElement, graph: ViewGraph): void {
       });
     }
   });
+  const laneOf = new Map(model.lanes.flatMap((l, i) => l.nodes.map((n) => [n.key, i] as const)));
   for (const c of model.cross) {
     const a = pos.get(c.from)!;
     const b = pos.get(c.to)!;
+    // A call after the wait is linked to its caller only across neighbouring lanes; further down,
+    // the line would cut through the threads between, and the call's note names its caller.
+    if (c.kind === 'sequenced' && Math.abs(laneOf.get(c.from)! - laneOf.get(c.to)!) > 1) continue;
     const down = b.y > a.y;
     const ax = a.x + a.w / 2;
     const ay = down ? a.y + NODE_H : a.y;

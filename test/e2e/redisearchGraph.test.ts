@@ -64,6 +64,7 @@ async function clickLensAbove(text: string): Promise<void> {
 /** Maximises the view's editor group (the second), or restores it. */
 async function toggleMaximizedView(): Promise<void> {
   const page = vscode.page;
+  await page.keyboard.press('Control+B'); // the side bar too
   await page.keyboard.press('Control+2');
   await page.keyboard.press('Control+K');
   await page.keyboard.press('Control+M');
