@@ -111,7 +111,9 @@ function renderGraph(root: HTMLElement, graph: ViewGraph): void {
   const kept = visibleFunctions(graph, s);
   const functions = nearest(kept, graph.edges, graph.center, MAX_DRAWN);
   const shown = new Set(functions.map((f) => f.id));
-  const edges = graph.edges.filter((e) => !hidden.has(e.kind) && shown.has(e.from) && shown.has(e.to));
+  // Paths of a trace share hops: draw each edge once.
+  const seen = new Set<string>();
+  const edges = graph.edges.filter((e) => !hidden.has(e.kind) && shown.has(e.from) && shown.has(e.to) && !seen.has(edgeId(e)) && !!seen.add(edgeId(e)));
   const highlight = new Set(graph.highlight ?? []);
   const notes = [graph.note ?? ''];
   if (kept.length > functions.length) notes.push(`showing ${functions.length} of ${kept.length} functions (those nearest ${graph.center ? shortName(graph.center) : 'the start'})`);
@@ -235,7 +237,8 @@ function canvas(root: HTMLElement, label: string): { svg: SVGSVGElement; world: 
   const svg = el('svg', { id: 'canvas', xmlns: SVG, width: '100%', height: '100%' }, root);
   const defs = el('defs', {}, svg);
   for (const kind of [...KINDS, 'sequenced', 'cross']) {
-    const m = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+    // Sized in user units: arrowheads stay the same on thick (emphasised) edges.
+    const m = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: `arrowhead ${kind}` }, m);
   }
   return { svg, world: el('g', { id: 'world' }, svg) };

@@ -237,3 +237,9 @@ test('a graph over the drawing limit is cut to the functions nearest the centre,
   await page.locator('#narrow button', { hasText: 'callees only' }).click();
   assert.deepEqual(await lastPosted('graph'), { type: 'graph', around: 'f0', depth: 3, direction: 'out' });
 });
+
+test('hops shared by several paths of a trace are drawn once', { skip }, async () => {
+  await show({ ...graph, edges: [...graph.edges, ...graph.edges] });
+  await waitForCount('.edge', graph.edges.length);
+  await show(graph);
+});
