@@ -11,6 +11,7 @@ import { findingText, traceText } from './render';
 import { GraphPanel, neighbourhoodView } from './graphPanel';
 import { edgeKey } from '../shared/webviewProtocol';
 import type { Edge, FunctionNode } from '../analyzer/graph';
+import type { LaneFinding } from '../shared/lanes';
 
 let client: LanguageClient | undefined;
 const VIEW_SCHEME = 'lockpath-view';
@@ -105,8 +106,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // sequenced after the wait reach (to draw them as the tree they form): one-hop requests,
       // each cheap on the server.
       const folder = args.folder ? { folder: args.folder } : {};
-      const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])])];
-      const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function));
+      // Lock-order findings carry one trace per thread instead of awaited threads.
+      const threads = (f as LaneFinding).threads ?? [];
+      const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])]), ...threads.flatMap((t) => t.path)];
+      const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function, threads.map((t) => t.entry.function)));
       const reached = new Set(f.sequencedAfter.flatMap((s) => [s.function, ...s.reaches]));
       const known = new Map<string, FunctionNode>();
       const laneEdges = new Map<string, Edge>();

@@ -81,6 +81,11 @@ test('clicking a node asks the host to open its definition', { skip }, async () 
   const open = (await posted()).filter((m) => m.type === 'open').at(-1)!;
   const fn = graph.functions.find((f) => f.name === 'uvUpdateConnPoolSize')!;
   assert.deepEqual(open, { type: 'open', file: fn.file, line: fn.line, col: fn.col });
+  // The keyboard does the same: Tab reaches functions, Enter opens.
+  const other = graph.functions.find((f) => f.name === 'conn_pool_shrink')!;
+  await page.locator(`.node[data-id="${other.id}"]`).focus();
+  await page.keyboard.press('Enter');
+  assert.deepEqual((await posted()).filter((m) => m.type === 'open').at(-1), { type: 'open', file: other.file, line: other.line, col: other.col });
 });
 
 test('path filters hide functions under deps/ and tests (with their edges)', { skip }, async () => {
