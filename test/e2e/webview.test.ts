@@ -249,3 +249,26 @@ test('hops shared by several paths of a trace are drawn once', { skip }, async (
   assert.equal(await page.locator('.edge').count(), graph.edges.length);
   await show(graph);
 });
+
+test('a lock-order finding is drawn as one lane per thread trace, marking where each lock is held and taken', { skip }, async () => {
+  const site = (line: number) => ({ file: 'm.c', line, col: 3 });
+  const entry = (fn: string, kind: 'command' | 'thread-root') => ({ function: fn, kind, api: kind === 'command' ? 'RedisModule_CreateCommand' : 'pthread_create', site: site(1) });
+  const hop = (from: string, to: string, line: number) => ({ from, to, kind: 'direct' as const, site: site(line) });
+  const finding = {
+    id: 'lo', class: 'lock-order', lock: 'GIL', message: '…', entry: entry('cmd', 'command'), path: [],
+    threads: [
+      { context: 'entries', entry: entry('cmd', 'command'), path: [hop('cmd', 'spec_lock', 10)], holds: { lock: 'GIL', mode: 'exclusive' as const, function: 'cmd', site: site(9) }, acquires: { lock: 'spec', mode: 'write' as const, function: 'spec_lock', site: site(11) } },
+      { context: 'gc_thread', entry: entry('gc_thread', 'thread-root'), path: [hop('gc_thread', 'gc_step', 20)], holds: { lock: 'spec', mode: 'read' as const, function: 'gc_thread', site: site(19) }, acquires: { lock: 'GIL', mode: 'exclusive' as const, function: 'gc_step', site: site(22) } },
+    ],
+  };
+  const functions = ['cmd', 'spec_lock', 'gc_thread', 'gc_step'].map((id, i) => ({ id, name: id, file: 'm.c', line: 10 * i + 1, static: false, defined: true }));
+  await show({ title: 'lock order', functions, edges: [], finding });
+  await page.locator('#title', { hasText: 'lock order' }).waitFor();
+  assert.deepEqual(await page.locator('.lane .lane-title').allTextContents(), ['main thread: cmd (command)', 'thread gc_thread']);
+  assert.match(await page.locator('.lane.thread .node.holds').first().textContent() ?? '', /holds GIL \(exclusive\)/);
+  assert.equal(await page.locator('.node.acquires').count(), 2);
+  assert.equal(await page.locator('.lock-band').count(), 2);
+  assert.deepEqual(await page.locator('.edge.cross .edge-label').allTextContents(), ['waits for spec', 'waits for GIL']);
+  await page.locator('.node.acquires', { hasText: 'gc_step' }).click();
+  assert.deepEqual((await posted()).filter((m) => m.type === 'open').at(-1), { type: 'open', ...site(22) });
+});
