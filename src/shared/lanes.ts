@@ -51,6 +51,8 @@ export interface LaneNode {
   site?: Site;
   /** Drawn greyed: never runs while the wait blocks. */
   never?: boolean;
+  /** Set when a hand-off on the way moved the call to another thread than the lane's: that thread root's id. */
+  context?: string;
 }
 
 export interface LaneLink {
@@ -133,9 +135,11 @@ class LaneBuilder {
     const out = [start];
     let prev = start;
     let shared = true;
+    let context = start.context;
     hops.forEach((h, i) => {
       shared = shared && !!shareWith && shareWith[i]?.to === h.to;
-      const n = shared ? this.node(h.to, i + 1, 0) : this.node(h.to, i + 1, row);
+      if (h.kind === 'handoff') context = h.threadRoot ?? h.to;
+      const n = shared ? this.node(h.to, i + 1, 0) : this.node(h.to, i + 1, row, context && context !== this.lane.context ? { context } : {});
       if (!shared || !this.lane.links.some((l) => l.from === prev.key && l.to === n.key)) this.link(prev, n, h);
       out.push(n);
       prev = n;
@@ -212,8 +216,13 @@ function addNever(b: LaneBuilder, seq: SequencedAfter[], path: LaneNode[], opts:
     for (const fn of order) {
       const e = parent.get(fn);
       const from = e && (e.from === s.function ? call : nodes.get(e.from));
-      if (e && from) b.link(from, nodes.get(fn)!, e, true);
-      else if (!e) b.link(call, nodes.get(fn)!, { kind: 'direct', site: s.site }, true);
+      const node = nodes.get(fn)!;
+      if (e && from) {
+        b.link(from, node, e, true);
+        // Parents come first in `order`: a hand-off moves this call and what it reaches to its thread.
+        const context = e.kind === 'handoff' ? e.threadRoot ?? e.to : from.context;
+        if (context && context !== b.lane.context) node.context = context;
+      } else if (!e) b.link(call, node, { kind: 'direct', site: s.site }, true);
     }
     const cut = s.reaches.length - order.length;
     if (cut > 0) call.note = `${call.note}; +${cut} more not shown`;

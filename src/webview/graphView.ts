@@ -263,7 +263,7 @@ function renderLanes(root: HTMLElement, graph: ViewGraph): void {
   const model: LaneModel = buildLanes(graph.finding!, { edges: graph.laneEdges ?? graph.edges });
   const byId = new Map(graph.functions.map((f) => [f.id, f]));
   document.getElementById('note')!.textContent = [graph.note, 'lanes: one thread each, time left to right; greyed: never runs while the wait blocks'].filter(Boolean).join('; ');
-  const slots = contextSlots(model.lanes.map((l) => [l.context]));
+  const slots = contextSlots(model.lanes.map((l) => [l.context, ...l.nodes.flatMap((n) => (n.context ? [n.context] : []))]));
   legend(slots);
   const cols = Math.max(0, ...model.lanes.flatMap((l) => l.nodes.map((n) => n.col))) + 1;
   const ownWidth = (n: LaneNode) => Math.min(420, Math.max(96, Math.max(n.label.length * 7.4, (n.note?.length ?? 0) * 6.4) + 22));
@@ -320,12 +320,14 @@ function renderLanes(root: HTMLElement, graph: ViewGraph): void {
       const f = byId.get(n.function);
       const group = el('g', { class: `node lane-node ${n.marks.join(' ')}${n.never ? ' never' : ''}${n.function === state!.selected ? ' selected' : ''}`, transform: `translate(${p.x},${p.y})`, tabindex: 0, role: 'button', 'data-id': n.function, 'data-key': n.key }, g);
       el('rect', { width: p.w, height: NODE_H, rx: 6 }, group);
+      // A call moved to another thread by a hand-off carries that thread's colour.
+      if (n.context) el('rect', { class: `ctx-stripe ctx-${slots.get(n.context)}`, x: 3, y: 5, width: 4, height: NODE_H - 10, rx: 1 }, group);
       el('text', { x: 10, y: n.note ? 17 : 25 }, group).textContent = n.label;
       // Notes longer than the node are cut; the tooltip has them whole.
       const room = Math.floor((p.w - 16) / 6.4);
       if (n.note) el('text', { class: 'node-note', x: 10, y: 32 }, group).textContent = n.note.length > room ? `${n.note.slice(0, room - 1)}…` : n.note;
       const where = n.site ?? (f?.file && f.line ? { file: f.file, line: f.line, col: f.col ?? 1 } : undefined);
-      const title = `${n.function}${n.note ? `\n${n.note}` : ''}${where ? `\n${where.file}:${where.line}` : ''}${n.never ? '\nnever runs while the wait blocks' : ''}`;
+      const title = `${n.function}${n.note ? `\n${n.note}` : ''}${where ? `\n${where.file}:${where.line}` : ''}${n.context ? `\non ${contextLabel(n.context)}` : ''}${n.never ? '\nnever runs while the wait blocks' : ''}`;
       el('title', {}, group).textContent = title;
       group.setAttribute('aria-label', title.replace(/\n/g, '; '));
       activate(group, () => {

@@ -167,6 +167,10 @@ test('a finding is drawn as lanes: the GIL holder down to the wait, the awaited 
   assert.equal(await after.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).count(), 1);
   assert.equal(await after.locator('.node.never', { hasText: /^conn_pool_shrink/ }).count(), 1);
   assert.ok(await after.locator('.edge.handoff.never').count() >= 1);
+  // Past the hand-off the greyed calls carry the IO thread's colour, as the legend says.
+  assert.equal(await after.locator('.node.never', { hasText: /^conn_pool_shrink/ }).locator('.ctx-stripe').count(), 1);
+  assert.equal(await after.locator('.node.never', { hasText: 'COORDINATOR_TRIGGER' }).locator('.ctx-stripe').count(), 0);
+  assert.match(await page.locator('#legend').textContent() ?? '', /thread io_thread_main/);
   assert.equal(await after.locator('.node:not(.never)').count(), 0);
   assert.equal(await holder.locator('.node').count(), f.path.length + 1);
   assert.equal(await holder.locator('.node.never').count(), 0);

@@ -101,6 +101,9 @@ test('deadlock risk: calls sequenced after the wait and what they reach are grey
   assert.ok(links.length >= 5 && links.every((l) => l.never));
   const handoff = links.find((l) => l.kind === 'handoff')!;
   assert.equal(handoff.label, '⇢ thread io_thread_main');
+  // Past the hand-off the calls run on the IO thread: the nodes say so, those before do not.
+  const ctx = (fn: string) => never.find((n) => n.function === fn)!.context;
+  assert.deepEqual(['MR_UpdateConnPoolSize', 'uvUpdateConnPoolSize@rmr.c', 'IORuntimeCtx_UpdateConnPoolSize', 'conn_pool_shrink'].map(ctx), [undefined, 'io_thread_main@io_runtime.c', 'io_thread_main@io_runtime.c', 'io_thread_main@io_runtime.c']);
   assert.equal(m.lanes[0].nodes.length, 5, 'the path itself is not greyed');
 });
 
