@@ -133,21 +133,23 @@ function fastLayout(nodes: LayoutNode[], edges: LayoutEdge[]): Layout {
     sweep(down, inn);
     sweep(up, out);
   }
-  // Coordinates: each rank as wide as its widest node; ranks centred vertically.
-  const xs: number[] = [];
-  let x = MARGIN;
-  const heights = layers.map((layer) => layer.reduce((h, v) => h + nodes[v].height + NODESEP, -NODESEP));
+  // Coordinates: a rank taller than the drawing should be is folded into side-by-side columns
+  // (keeping its order), so big neighbourhoods come out roughly as wide as tall, not as one tower.
+  const perColumn = Math.max(20, Math.ceil(Math.sqrt(n) * 1.5));
+  const rowH = Math.max(...nodes.map((v) => v.height), 1) + NODESEP;
+  const heights = layers.map((layer) => Math.min(layer.length, perColumn) * rowH - NODESEP);
   const height = Math.max(1, ...heights) + 2 * MARGIN;
   const centre = new Map<string, Point>();
+  let x = MARGIN;
   layers.forEach((layer, r) => {
     const w = Math.max(0, ...layer.map((v) => nodes[v].width));
-    xs[r] = x + w / 2;
-    let y = (height - heights[r]) / 2;
-    for (const v of layer) {
-      centre.set(nodes[v].id, { x: xs[r], y: y + nodes[v].height / 2 });
-      y += nodes[v].height + NODESEP;
-    }
-    x += w + RANKSEP;
+    const columns = Math.ceil(layer.length / perColumn);
+    const top = (height - heights[r]) / 2;
+    layer.forEach((v, i) => {
+      const c = Math.floor(i / perColumn);
+      centre.set(nodes[v].id, { x: x + c * (w + NODESEP * 2) + w / 2, y: top + (i % perColumn) * rowH + nodes[v].height / 2 });
+    });
+    x += columns * w + (columns - 1) * NODESEP * 2 + RANKSEP;
   });
   const width = x - RANKSEP + MARGIN;
   const half = (id: string) => nodes[index.get(id)!].width / 2;
