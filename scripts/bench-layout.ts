@@ -13,7 +13,7 @@ import type { LayoutEdge, LayoutNode } from '../src/webview/layout';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
-const sizes = args.includes('--nodes') ? [opt('--nodes', 2000)] : [100, 250, 500, 1000, 2000, 5000];
+const sizes = args.includes('--nodes') ? [opt('--nodes', 2000)] : [100, 150, 250, 500, 1000, 2000, 5000];
 const runs = opt('--runs', 5);
 const dagreToo = args.includes('--dagre-too');
 
@@ -48,7 +48,7 @@ console.log('nodes  edges  engine   median ms  (runs)');
 for (const n of sizes) {
   const { nodes, edges } = syntheticGraph(n);
   const engines: ('dagre' | 'fast' | undefined)[] = [undefined];
-  if (dagreToo && n > 250) engines.push('dagre');
+  if (dagreToo && n > 150) engines.push('dagre');
   for (const engine of engines) {
     const times: number[] = [];
     let used = '';

@@ -18,8 +18,8 @@ export interface Layout {
 }
 
 /** Up to this many nodes and edges dagre lays out in well under a second (see `npm run bench:layout`). */
-export const DAGRE_MAX_NODES = 250;
-export const DAGRE_MAX_EDGES = 500;
+export const DAGRE_MAX_NODES = 150;
+export const DAGRE_MAX_EDGES = 300;
 
 const NODESEP = 24;
 const RANKSEP = 70;
