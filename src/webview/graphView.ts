@@ -40,8 +40,9 @@ interface State {
 const TEST_PATH = /(^|\/)(tests?|testing|unittests?)(\/|$)|(^|\/)test_[^/]*$/;
 
 let state: State | null = (vscode.getState() as State | null) ?? null;
-/** Expansions asked of the host and not answered yet. */
-const pending = new Set<string>();
+/** Expansions asked of the host and not answered yet, with when they were asked (a failed request may be asked again after a while). */
+const pending = new Map<string, number>();
+const PENDING_MS = 5000;
 
 function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent?: Element): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, name);
@@ -390,8 +391,8 @@ function toggleExpansion(id: string, direction: 'in' | 'out'): void {
     return;
   }
   const key = `${id}|${direction}`;
-  if (pending.has(key)) return;
-  pending.add(key);
+  if (Date.now() - (pending.get(key) ?? 0) < PENDING_MS) return;
+  pending.set(key, Date.now());
   vscode.postMessage({ type: 'expand', id, direction });
 }
 
