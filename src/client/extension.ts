@@ -8,8 +8,10 @@ import {
 } from '../shared/protocol';
 import type { InitializationOptions, StatusParams } from '../shared/protocol';
 import { findingText, traceText } from './render';
-import { GraphPanel } from './graphPanel';
+import { GraphPanel, neighbourhoodView } from './graphPanel';
 import { edgeKey } from '../shared/webviewProtocol';
+import type { Edge, FunctionNode } from '../analyzer/graph';
+import type { LaneFinding } from '../shared/lanes';
 
 let client: LanguageClient | undefined;
 const VIEW_SCHEME = 'lockpath-view';
@@ -36,19 +38,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.show();
   context.subscriptions.push(status);
 
-  context.subscriptions.push(GraphPanel.registerSerializer(context));
+  context.subscriptions.push(...GraphPanel.register(context, (params) => client!.sendRequest(GraphRequest, params)));
   const folderUri = (folder?: string) => (folder ? vscode.Uri.parse(folder) : vscode.workspace.workspaceFolders?.[0]?.uri);
 
   context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, {
     provideTextDocumentContent: (uri) => views.get(uri.toString()) ?? '',
   }));
 
-  const show = async (title: string, text: string, language = 'plaintext') => {
+  // preserveFocus: the graph panel opens after the text, as the tab on top in the same column.
+  const show = async (title: string, text: string, language = 'plaintext', preserveFocus = false) => {
     const uri = vscode.Uri.parse(`${VIEW_SCHEME}:${encodeURIComponent(title)}`);
     views.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, language);
-    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus });
   };
   const wordAtCursor = () => {
     const editor = vscode.window.activeTextEditor;
@@ -75,8 +78,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           return;
         }
         const edges = r.paths.flatMap((p) => p.hops);
-        GraphPanel.show(context, folderUri(), { title: `trace ${from} → ${to}`, functions: r.functions, edges, center: r.from.id, highlight: r.paths[0].hops.map(edgeKey) });
-        await show(`trace ${from} → ${to}`, traceText(r));
+        await show(`trace ${from} → ${to}`, traceText(r), 'plaintext', true);
+        GraphPanel.show(context, folderUri(), { title: `trace ${from} → ${to}`, functions: r.functions, edges, center: r.from.id, highlight: r.paths[0].hops.map(edgeKey), ...(r.contexts ? { contexts: r.contexts } : {}) });
       } catch (err) {
         void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
       }
@@ -86,10 +89,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!around) return;
       try {
         const g = await client!.sendRequest(GraphRequest, { around, depth: 2, direction: 'both', ...(args?.folder ? { folder: args.folder } : {}) });
-        GraphPanel.show(context, folderUri(args?.folder), {
-          title: `around ${around} (${g.depth} hops)`, functions: g.functions, edges: g.edges, center: g.center,
-          ...(g.truncated ? { note: 'cut at the node limit: narrow the depth or direction' } : {}),
-        });
+        GraphPanel.show(context, folderUri(args?.folder), neighbourhoodView(g));
       } catch (err) {
         void vscode.window.showErrorMessage(`lockpath: ${(err as Error).message}`);
       }
@@ -101,15 +101,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
       const f = await client!.sendRequest(FindingRequest, { id: args.id, ...(args.folder ? { folder: args.folder } : {}) });
       if (!f) return;
-      await show(`finding ${f.id}`, findingText(f));
-      // The lock holder's path and each awaited thread's paths, in one picture.
-      const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])])];
-      const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function));
-      const g = await client!.sendRequest(GraphRequest, { around: f.entry.function, depth: 0, ...(args.folder ? { folder: args.folder } : {}) });
-      const names = await client!.sendRequest(GraphRequest, { around: f.wait?.function ?? f.entry.function, depth: 1, ...(args.folder ? { folder: args.folder } : {}) });
-      const known = new Map([...g.functions, ...names.functions].map((fn) => [fn.id, fn]));
+      await show(`finding ${f.id}`, findingText(f), 'plaintext', true);
+      // The lanes need every function's definition, and the call edges among what the calls
+      // sequenced after the wait reach (to draw them as the tree they form): one-hop requests,
+      // each cheap on the server.
+      const folder = args.folder ? { folder: args.folder } : {};
+      // Lock-order findings carry one trace per thread instead of awaited threads.
+      const threads = (f as LaneFinding).threads ?? [];
+      const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])]), ...threads.flatMap((t) => t.path)];
+      const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function, threads.map((t) => t.entry.function)));
+      const reached = new Set(f.sequencedAfter.flatMap((s) => [s.function, ...s.reaches]));
+      const known = new Map<string, FunctionNode>();
+      const laneEdges = new Map<string, Edge>();
+      const ask = [...new Set([...ids, ...reached])].slice(0, 400);
+      await Promise.all(ask.map(async (id) => {
+        const g = await client!.sendRequest(GraphRequest, { around: id, depth: reached.has(id) ? 1 : 0, direction: 'out', maxNodes: 200, ...folder }).catch(() => null);
+        if (!g) return;
+        for (const fn of g.functions) if (fn.id === id) known.set(id, fn);
+        for (const e of g.edges) if (e.from === id && reached.has(e.to)) laneEdges.set(`${edgeKey(e)}#${e.kind}`, e);
+      }));
+      const sequenced = [...laneEdges.values()].filter((e) => f.sequencedAfter.some((s) => s.function === e.from ? s.site.line === e.site.line && s.site.file === e.site.file : s.reaches.includes(e.from)));
+      for (const e of sequenced) ids.add(e.from).add(e.to);
       const functions = [...ids].map((id) => known.get(id) ?? { id, name: id.split('@')[0], static: false, defined: false });
-      GraphPanel.show(context, folderUri(args.folder), { title: `${f.class}: ${f.entry.function} → ${f.wait?.function ?? f.call?.function}`, functions, edges: hops, center: f.entry.function, highlight: f.path.map(edgeKey) });
+      const target = f.wait?.function ?? f.call?.function ?? f.entry.function;
+      GraphPanel.show(context, folderUri(args.folder), {
+        title: `${f.class}: ${f.entry.function.split('@')[0]} → ${target.split('@')[0]}`, functions, edges: [...hops, ...sequenced], center: f.entry.function, highlight: f.path.map(edgeKey),
+        finding: f, laneEdges: [...laneEdges.values()],
+      });
     }),
     vscode.commands.registerCommand(COMMANDS.exportSarif, async () => {
       const sarif = await client!.sendRequest(SarifRequest, {});

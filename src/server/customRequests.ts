@@ -8,7 +8,7 @@ import { traceToJson } from '../analyzer/report/formats';
 import { toSarif } from '../analyzer/report/sarif';
 import type { ProjectSession } from '../analyzer/session';
 import { FindingRequest, FindingsRequest, FunctionNamesRequest, GraphRequest, SarifRequest, TraceRequest } from '../shared/protocol';
-import type { TraceResultJson } from '../shared/protocol';
+import type { ContextsJson, TraceResultJson } from '../shared/protocol';
 import type { Workspace } from './workspace';
 
 /** The typed custom requests: trace, k-hop graph, findings and their evidence, SARIF export. */
@@ -29,16 +29,31 @@ export function registerCustomRequests(connection: Connection, getWorkspace: () 
       throw err;
     }
   };
+  // The thread contexts of each function in a result, so views can colour by thread.
+  const contextsOf = (session: ProjectSession, functions: { id: string }[]): ContextsJson => {
+    const out: ContextsJson = {};
+    for (const { id } of functions) {
+      const fn = session.analysis.program.idToIndex.get(id);
+      if (fn === undefined) continue;
+      for (const c of session.concurrency.contexts) {
+        const m = c.reached[fn];
+        if (m) (out[id] ??= []).push({ context: c.id, lock: c.lock, state: m === 1 ? 'held' : m & 1 ? 'may-be-held' : 'not-held' });
+      }
+    }
+    return out;
+  };
   connection.onRequest(TraceRequest, async (params) => {
     if (!params || typeof params.from !== 'string' || typeof params.to !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, 'lockpath/trace needs { from, to }');
     const session = await sessionFor(params.folder);
-    return guard(() => traceToJson(trace(session.analysis.program, { from: params.from, to: params.to, via: Array.isArray(params.via) ? params.via.map(String) : [], maxPaths: Math.min(Math.max(1, Number(params.maxPaths) || 5), 50) })) as TraceResultJson);
+    const r = guard(() => traceToJson(trace(session.analysis.program, { from: params.from, to: params.to, via: Array.isArray(params.via) ? params.via.map(String) : [], maxPaths: Math.min(Math.max(1, Number(params.maxPaths) || 5), 50) })) as TraceResultJson);
+    return { ...r, contexts: contextsOf(session, r.functions) };
   });
   connection.onRequest(GraphRequest, async (params) => {
     if (!params || typeof params.around !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, 'lockpath/graph needs { around }');
     const session = await sessionFor(params.folder);
     const direction = params.direction === 'in' || params.direction === 'out' ? params.direction : 'both';
-    return guard(() => neighborhood(session.analysis.program, { around: params.around, depth: Math.min(Math.max(0, Number(params.depth ?? 2) || 0), 10), direction, maxNodes: Math.min(Math.max(1, Number(params.maxNodes) || 2000), 20000) }));
+    const g = guard(() => neighborhood(session.analysis.program, { around: params.around, depth: Math.min(Math.max(0, Number(params.depth ?? 2) || 0), 10), direction, maxNodes: Math.min(Math.max(1, Number(params.maxNodes) || 2000), 20000) }));
+    return { ...g, contexts: contextsOf(session, g.functions) };
   });
   connection.onRequest(FindingRequest, async (params) => {
     if (!params || typeof params.id !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, 'lockpath/finding needs { id }');

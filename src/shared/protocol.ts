@@ -2,20 +2,25 @@
 // webview. Result shapes are the analyzer's JSON contract (see README).
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { Edge, FunctionNode, Site } from '../analyzer/graph';
-import type { Finding, FindingClass } from '../analyzer/concurrency/types';
+import type { Finding, FindingClass, HeldState } from '../analyzer/concurrency/types';
 
-export type { Edge, FunctionNode, Site, Finding, FindingClass };
+export type { Edge, FunctionNode, Site, Finding, FindingClass, HeldState };
+
+/** A thread context a function runs in: `entries` (main thread, entry points) or a thread root's id, with the state of one lock there. */
+export interface FunctionContextJson { context: string; lock: string; state: HeldState }
+/** Per function id in the result: the contexts it runs in (absent: reached in none). */
+export type ContextsJson = Record<string, FunctionContextJson[]>;
 
 /** Every request names the workspace folder it is about (its URI); omitted: the first one. */
 interface FolderScoped { folder?: string }
 
 export interface TraceParams extends FolderScoped { from: string; to: string; via?: string[]; maxPaths?: number }
 export interface TracePathJson { length: number; functions: string[]; hops: Edge[] }
-export interface TraceResultJson { from: FunctionNode; to: FunctionNode; via: { name: string; kind: 'function' | 'macro' }[]; paths: TracePathJson[]; functions: FunctionNode[] }
+export interface TraceResultJson { from: FunctionNode; to: FunctionNode; via: { name: string; kind: 'function' | 'macro' }[]; paths: TracePathJson[]; functions: FunctionNode[]; contexts?: ContextsJson }
 export const TraceRequest = new RequestType<TraceParams, TraceResultJson, void>('lockpath/trace');
 
 export interface GraphParams extends FolderScoped { around: string; depth?: number; direction?: 'in' | 'out' | 'both'; maxNodes?: number }
-export interface GraphResultJson { center: string; depth: number; direction: 'in' | 'out' | 'both'; functions: FunctionNode[]; edges: Edge[]; truncated: boolean }
+export interface GraphResultJson { center: string; depth: number; direction: 'in' | 'out' | 'both'; functions: FunctionNode[]; edges: Edge[]; truncated: boolean; contexts?: ContextsJson }
 export const GraphRequest = new RequestType<GraphParams, GraphResultJson, void>('lockpath/graph');
 
 export interface FindingParams extends FolderScoped { id: string }

@@ -139,6 +139,9 @@ test('call hierarchy follows the trigger macro into the function-pointer table',
 test('custom requests: trace through the hand-off; bad names get an error, not a crash', async () => {
   const r = await connection.sendRequest(TraceRequest, { from: 'set_workers', via: ['COORDINATOR_TRIGGER'], to: 'conn_pool_shrink' });
   assert.ok(r.paths[0].hops.some((h) => h.kind === 'handoff'));
+  // Thread contexts for colouring views: the entry on the main thread with the GIL, the shrink on the IO thread without it.
+  assert.deepEqual(r.contexts?.[r.from.id], [{ context: 'entries', lock: 'GIL', state: 'held' }]);
+  assert.deepEqual(r.contexts?.[r.to.id]?.map((c) => [c.context, c.state]), [['io_thread_main@io_runtime.c', 'not-held']]);
   await assert.rejects(connection.sendRequest(TraceRequest, { from: 'nope', to: 'conn_pool_shrink' }), /unknown function 'nope'/);
   await assert.rejects(connection.sendRequest(TraceRequest, {} as never), /needs \{ from, to \}/);
   const odd = await connection.sendRequest(HoverRequest.type, { textDocument: { uri: 'file:///not/in/workspace.c' }, position: { line: 99999, character: 5 } });
