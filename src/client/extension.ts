@@ -11,7 +11,6 @@ import { findingText, traceText } from './render';
 import { GraphPanel, neighbourhoodView } from './graphPanel';
 import { edgeKey } from '../shared/webviewProtocol';
 import type { Edge, FunctionNode } from '../analyzer/graph';
-import type { LaneFinding } from '../shared/lanes';
 
 let client: LanguageClient | undefined;
 const VIEW_SCHEME = 'lockpath-view';
@@ -107,7 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // each cheap on the server.
       const folder = args.folder ? { folder: args.folder } : {};
       // Lock-order findings carry one trace per thread instead of awaited threads.
-      const threads = (f as LaneFinding).threads ?? [];
+      const threads = f.threads ?? [];
       const hops = [...f.path, ...f.awaited.flatMap((a) => [...a.pathToReleaser, ...(a.takesLock?.path ?? [])]), ...threads.flatMap((t) => t.path)];
       const ids = new Set(hops.flatMap((h) => [h.from, h.to]).concat(f.entry.function, threads.map((t) => t.entry.function)));
       const reached = new Set(f.sequencedAfter.flatMap((s) => [s.function, ...s.reaches]));

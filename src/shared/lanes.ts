@@ -2,23 +2,13 @@
 // runs, with where a lock is held, where it waits, and what it waits for. Pure data (no DOM), so
 // the webview draws it and tests check it without a browser.
 import type { Edge, EdgeKind, Site } from '../analyzer/graph';
-import type { AwaitedThread, FindingEntry, HeldState, PathHop, SequencedAfter, WaitInfo } from '../analyzer/concurrency/types';
+import type { AwaitedThread, FindingEntry, HeldState, PathHop, SequencedAfter, ThreadTrace, WaitInfo } from '../analyzer/concurrency/types';
 
-export type LockMode = 'exclusive' | 'read' | 'write';
-/** One thread's side of a lock-order cycle: it holds `holds` and then takes `acquires`. */
-export interface ThreadTrace {
-  /** `entries` (the main thread, entry points) or a thread root's function id. */
-  context: string;
-  entry: FindingEntry;
-  /** From the entry (or thread root) to the function that takes `acquires`. */
-  path: PathHop[];
-  holds: { lock: string; mode: LockMode; function: string; site: Site };
-  acquires: { lock: string; mode: LockMode; function: string; site: Site };
-}
+export type { LockMode, ThreadTrace } from '../analyzer/concurrency/types';
 
 /**
- * The parts of a finding the lanes use. Wider than today's `Finding` on purpose: a `lock-order`
- * finding carries `threads` instead of a wait, and the class list grows.
+ * The parts of a finding the lanes use: a `lock-order` finding carries `threads` instead of a
+ * wait, so every part but the path and entry is optional.
  */
 export interface LaneFinding {
   id: string;
