@@ -5,7 +5,7 @@ import type { LaneFinding, LaneModel } from '../../src/shared/lanes';
 import type { Edge } from '../../src/analyzer/graph';
 
 // Hand-built findings in the analyzer's JSON shape: the MOD-11658 deadlock risk, and a lock-order
-// cycle as the coming `lock-order` class reports it (`threads`).
+// cycle as the `lock-order` class reports it (`threads`); and one lock-order finding from a real analysis.
 const site = (file: string, line: number) => ({ file, line, col: 3 });
 const hop = (from: string, to: string, line: number, extra: Partial<Edge> & { lockState?: 'held' | 'may-be-held' | 'not-held' } = {}) => ({ from, to, kind: 'direct' as const, site: site('x.c', line), ...extra });
 
