@@ -77,7 +77,10 @@ export async function analyzeSources(absRoot: string, files: SourceFile[], skipp
   const parseStarted = performance.now();
   const totalBytes = files.reduce((n, f) => n + f.text.length, 0);
   const workers = options.workers ?? (totalBytes < IN_PROCESS_BELOW_BYTES ? 0 : Math.min(os.availableParallelism(), 4));
-  const results = await extractAll(files, parserName, workers, options);
+  // Without a cache every file goes to the workers: start them now, so that their start-up
+  // (bundle load, WASM compilation) overlaps the macro and include scan on this thread.
+  const early = workers > 0 && files.length >= 2 && !options.cacheDir ? new WorkerPool(workers, parserName) : undefined;
+  const results = await extractAll(files, parserName, workers, options, early);
   const parseMs = performance.now() - parseStarted;
 
   const facts: FileFacts[] = [];
@@ -85,8 +88,10 @@ export async function analyzeSources(absRoot: string, files: SourceFile[], skipp
     if ('facts' in r) facts.push(r.facts);
     else skipped.push({ file: r.file, reason: 'parse-failed', detail: r.error });
   }
+  const linkStarted = performance.now();
   const program = link(facts, options.profile ?? redisModuleProfile);
   const analysisMs = performance.now() - started;
+  debug(() => `parse+extract ${Math.round(parseMs)} ms, link ${Math.round(performance.now() - linkStarted)} ms, peak RSS ${Math.round(peakRssBytes() / 2 ** 20)} MB`);
   return { root: absRoot, graph: graphJson(absRoot, program, facts, skipped, { parseMs, analysisMs, parserName, workers }), program, facts, sources: files };
 }
 
@@ -151,8 +156,23 @@ function cacheKey(job: ExtractJob, sharedFingerprint: string, local: MacroDef[] 
   return h.digest('hex');
 }
 
-async function extractAll(sources: SourceFile[], parserName: BackendName, workers: number, hooks: AnalyzeHooks): Promise<ExtractResult[]> {
+function debug(message: () => string): void {
+  if (process.env.LOCKPATH_DEBUG) console.error(`lockpath: ${message()}`);
+}
+
+async function extractAll(sources: SourceFile[], parserName: BackendName, workers: number, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
+  try {
+    return await extractAllWith(sources, parserName, workers, hooks, early);
+  } finally {
+    // Awaited: a finished worker's heap and WASM memory are returned before linking needs room.
+    await early?.close();
+  }
+}
+
+async function extractAllWith(sources: SourceFile[], parserName: BackendName, workers: number, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
+  const prepStarted = performance.now();
   const { jobs, shared, local } = prepareJobs(sources);
+  debug(() => `prepare (macro partition, includes) ${Math.round(performance.now() - prepStarted)} ms`);
   const total = jobs.length;
   const cached: ExtractResult[] = [];
   let todo = jobs;
@@ -178,9 +198,17 @@ async function extractAll(sources: SourceFile[], parserName: BackendName, worker
     done += n;
     hooks.onProgress?.(done, total);
   };
-  const fresh = workers <= 0 || todo.length < 2
-    ? await extractInProcess(todo, parserName, shared, local, hooks, report)
-    : await extractInWorkers(todo, parserName, shared, local, workers, hooks, report);
+  let fresh: ExtractResult[];
+  if (workers <= 0 || todo.length < 2) {
+    fresh = await extractInProcess(todo, parserName, shared, local, hooks, report);
+  } else {
+    const pool = early ?? new WorkerPool(workers, parserName);
+    try {
+      fresh = await extractInWorkers(todo, parserName, shared, local, pool, hooks, report);
+    } finally {
+      if (!early) await pool.close();
+    }
+  }
   if (hooks.cacheDir) {
     await Promise.all(fresh.map(async (r) => {
       if (!('facts' in r)) return;
@@ -211,75 +239,112 @@ async function extractInProcess(jobs: ExtractJob[], parserName: BackendName, sha
   return out;
 }
 
-/** Greedy size balancing: largest files first, each to the lightest batch. */
-function balance(files: ExtractJob[], n: number): ExtractJob[][] {
-  const batches: ExtractJob[][] = Array.from({ length: n }, () => []);
-  const load = new Array<number>(n).fill(0);
-  for (const f of [...files].sort((a, b) => b.text.length - a.text.length)) {
-    let best = 0;
-    for (let i = 1; i < n; i++) if (load[i] < load[best]) best = i;
-    batches[best].push(f);
-    load[best] += f.text.length;
+/** Files handed to a worker per request, by size: small enough for timely progress and
+ * cancellation and for the last requests to even out the workers' finishing times. */
+const CHUNK_BYTES = 128 * 1024;
+
+/** Worker threads for one analysis. */
+class WorkerPool {
+  readonly workers: Worker[];
+  /** Workers that failed or exited, with why: a request to one of them would wait forever. */
+  readonly dead = new Map<Worker, string>();
+
+  constructor(n: number, parser: BackendName) {
+    this.workers = Array.from({ length: n }, () => {
+      const w = startWorker(parser);
+      // Started ahead of its first request, so failures are recorded here rather than left as
+      // unhandled 'error' events.
+      w.on('error', (err) => this.dead.set(w, err.message));
+      w.on('exit', (code) => { if (!this.dead.has(w)) this.dead.set(w, `exited with code ${code}`); });
+      return w;
+    });
   }
-  return batches.filter((b) => b.length);
+
+  request(worker: Worker, req: WorkerRequest): Promise<ExtractResult[]> {
+    const dead = this.dead.get(worker);
+    return dead ? Promise.reject(new Error(`parser worker failed: ${dead}`)) : request(worker, req);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
-async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, workers: number, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
-  // Each worker gets a balanced share, sent in a few slices so progress and cancellation are timely.
-  const shares = balance(jobs, workers);
-  // Several slices bound the size of each JSON reply (peak memory) and give timely progress.
-  const slicesPerWorker = 6;
-  const results = await Promise.all(shares.map(async (share) => {
-    const worker = startWorker();
+async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, pool: WorkerPool, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
+  // One queue, largest files first, pulled by whichever worker is free: per-file cost is far from
+  // proportional to size (error recovery, macro expansion), so a static split by bytes leaves one
+  // worker finishing late.
+  const queue = [...jobs].sort((a, b) => b.text.length - a.text.length || (a.file < b.file ? -1 : 1));
+  let next = 0;
+  let failed = false;
+  const take = (): ExtractJob[] => {
+    const chunk: ExtractJob[] = [];
+    let bytes = 0;
+    while (!failed && next < queue.length && (chunk.length === 0 || bytes + queue[next].text.length <= CHUNK_BYTES)) {
+      bytes += queue[next].text.length;
+      chunk.push(queue[next++]);
+    }
+    return chunk;
+  };
+  const results = await Promise.all(pool.workers.map(async (worker) => {
+    const out: ExtractResult[] = [];
+    let first = true;
     try {
-      const out: ExtractResult[] = [];
-      const sliceSize = Math.ceil(share.length / slicesPerWorker);
-      let first = true;
-      for (let i = 0; i < share.length; i += sliceSize) {
+      for (let chunk = take(); chunk.length; chunk = take()) {
         throwIfAborted(hooks.signal);
-        const slice = share.slice(i, i + sliceSize);
-        out.push(...await request(worker, {
+        out.push(...await pool.request(worker, {
           parser: parserName,
-          jobs: slice,
+          jobs: chunk,
           // The shared macros are sent once; the worker keeps the table.
           sharedMacros: first ? shared : null,
-          localMacros: slice.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]),
+          localMacros: chunk.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]),
         }));
         first = false;
-        report(slice.length);
+        report(chunk.length);
       }
-      return out;
-    } finally {
-      void worker.terminate();
+    } catch (err) {
+      failed = true;
+      throw err;
     }
+    return out;
   }));
   return results.flat();
 }
 
-function startWorker(): Worker {
+function startWorker(parser: BackendName): Worker {
   const bundled = path.join(__dirname, 'analyzer-worker.js');
   // A larger young generation: extraction allocates many short-lived node wrappers.
-  if (existsSync(bundled)) return new Worker(bundled, { resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  if (existsSync(bundled)) return new Worker(bundled, { workerData: { parser }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   // Running from sources (tests under tsx): load the TypeScript entry through tsx's require hook.
   const entry = JSON.stringify(path.join(__dirname, 'workerMain.ts'));
-  return new Worker(`require('tsx/cjs/api').register(); require(${entry});`, { eval: true });
+  return new Worker(`require('tsx/cjs/api').register(); require(${entry});`, { eval: true, workerData: { parser } });
 }
 
 function request(worker: Worker, req: WorkerRequest): Promise<ExtractResult[]> {
   return new Promise((resolve, reject) => {
-    const onMessage = (res: WorkerResponse) => {
+    const settle = () => {
+      worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (res: WorkerResponse) => {
+      settle();
       if (res.ok) {
-        if (process.env.LOCKPATH_DEBUG) console.error(`worker: ${req.jobs.length} files in ${Math.round(res.ms)} ms`);
+        debug(() => `worker: ${req.jobs.length} files in ${Math.round(res.ms)} ms`);
         resolve(JSON.parse(res.results) as ExtractResult[]);
       } else reject(new Error(`parser worker failed: ${res.error}`));
     };
     const onError = (err: Error) => {
-      worker.off('message', onMessage);
+      settle();
       reject(err);
+    };
+    const onExit = (code: number) => {
+      settle();
+      reject(new Error(`parser worker exited (code ${code})`));
     };
     worker.once('message', onMessage);
     worker.once('error', onError);
+    worker.once('exit', onExit);
     worker.postMessage(req);
   });
 }
