@@ -7,7 +7,7 @@ import { createParserBackend } from './parse/backends';
 import type { BackendName, ParserBackend } from './parse/syntax';
 import { DEFAULT_SELECTION, listFiles, loadSources } from './files';
 import type { FileSelection, SourceFile } from './files';
-import { extractBatch, macroTableOf, partitionMacros } from './extract/extractBatch';
+import { BatchCaches, extractBatch, macroTableOf, partitionMacros } from './extract/extractBatch';
 import type { ExtractJob, ExtractResult } from './extract/extractBatch';
 import { visibleHeadersByFile } from './extract/includes';
 import type { MacroDef } from './macros';
@@ -76,11 +76,18 @@ export async function analyzeSources(absRoot: string, files: SourceFile[], skipp
   const parserName = options.parser ?? 'wasm';
   const parseStarted = performance.now();
   const totalBytes = files.reduce((n, f) => n + f.text.length, 0);
-  const workers = options.workers ?? (totalBytes < IN_PROCESS_BELOW_BYTES ? 0 : Math.min(os.availableParallelism(), 4));
-  // Without a cache every file goes to the workers: start them now, so that their start-up
-  // (bundle load, WASM compilation) overlaps the macro and include scan on this thread.
+  const threads = options.workers ?? (totalBytes < IN_PROCESS_BELOW_BYTES ? 0 : Math.min(os.availableParallelism(), 4));
+  // By default this thread takes a share of the files itself, in place of one worker: that saves
+  // the worker's start-up (JIT and WASM warm-up included) and the copy of its share's facts
+  // across threads. Not when the caller asked for a number of workers, nor when it reports
+  // progress or can cancel (a server, which wants this thread responsive).
+  const mainLane = options.workers === undefined && threads > 1 && !options.onProgress && !options.signal;
+  const workers = mainLane ? threads - 1 : threads;
+  // Without a cache every file is extracted now: start the workers (bundle load, WASM compile)
+  // and this thread's parser so that their start-up overlaps the macro and include scan.
   const early = workers > 0 && files.length >= 2 && !options.cacheDir ? new WorkerPool(workers, parserName) : undefined;
-  const results = await extractAll(files, parserName, workers, options, early);
+  if (early && mainLane) sharedParser(parserName).catch(() => undefined);
+  const results = await extractAll(files, parserName, workers, mainLane, options, early);
   const parseMs = performance.now() - parseStarted;
 
   const facts: FileFacts[] = [];
@@ -160,16 +167,16 @@ function debug(message: () => string): void {
   if (process.env.LOCKPATH_DEBUG) console.error(`lockpath: ${message()}`);
 }
 
-async function extractAll(sources: SourceFile[], parserName: BackendName, workers: number, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
+async function extractAll(sources: SourceFile[], parserName: BackendName, workers: number, mainLane: boolean, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
   try {
-    return await extractAllWith(sources, parserName, workers, hooks, early);
+    return await extractAllWith(sources, parserName, workers, mainLane, hooks, early);
   } finally {
     // Awaited: a finished worker's heap and WASM memory are returned before linking needs room.
     await early?.close();
   }
 }
 
-async function extractAllWith(sources: SourceFile[], parserName: BackendName, workers: number, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
+async function extractAllWith(sources: SourceFile[], parserName: BackendName, workers: number, mainLane: boolean, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
   const prepStarted = performance.now();
   const { jobs, shared, local } = prepareJobs(sources);
   debug(() => `prepare (macro partition, includes) ${Math.round(performance.now() - prepStarted)} ms`);
@@ -204,7 +211,7 @@ async function extractAllWith(sources: SourceFile[], parserName: BackendName, wo
   } else {
     const pool = early ?? new WorkerPool(workers, parserName);
     try {
-      fresh = await extractInWorkers(todo, parserName, shared, local, pool, hooks, report);
+      fresh = await extractInWorkers(todo, parserName, shared, local, pool, mainLane, hooks, report);
     } finally {
       if (!early) await pool.close();
     }
@@ -243,35 +250,61 @@ async function extractInProcess(jobs: ExtractJob[], parserName: BackendName, sha
  * cancellation and for the last requests to even out the workers' finishing times. */
 const CHUNK_BYTES = 128 * 1024;
 
-/** Worker threads for one analysis. */
-class WorkerPool {
-  readonly workers: Worker[];
-  /** Workers that failed or exited, with why: a request to one of them would wait forever. */
-  readonly dead = new Map<Worker, string>();
+/** One worker thread and the requests it has not answered yet (it answers them in order). */
+class PoolWorker {
+  private readonly pending: { resolve(r: ExtractResult[]): void; reject(e: Error): void; files: number }[] = [];
+  private failure: string | undefined;
+  /** Whether the shared macro table has been sent. */
+  hasTable = false;
 
-  constructor(n: number, parser: BackendName) {
-    this.workers = Array.from({ length: n }, () => {
-      const w = startWorker(parser);
-      // Started ahead of its first request, so failures are recorded here rather than left as
-      // unhandled 'error' events.
-      w.on('error', (err) => this.dead.set(w, err.message));
-      w.on('exit', (code) => { if (!this.dead.has(w)) this.dead.set(w, `exited with code ${code}`); });
-      return w;
+  constructor(readonly thread: Worker) {
+    // Listening from the start: a worker can fail before its first request, and a request to a
+    // dead worker would otherwise wait forever.
+    thread.on('message', (res: WorkerResponse) => {
+      const p = this.pending.shift();
+      if (!p) return;
+      if (res.ok) {
+        debug(() => `worker: ${p.files} files in ${Math.round(res.ms)} ms`);
+        p.resolve(JSON.parse(res.results) as ExtractResult[]);
+      } else p.reject(new Error(`parser worker failed: ${res.error}`));
     });
+    thread.on('error', (err) => this.fail(err.message));
+    thread.on('exit', (code) => this.fail(`exited with code ${code}`));
   }
 
-  request(worker: Worker, req: WorkerRequest): Promise<ExtractResult[]> {
-    const dead = this.dead.get(worker);
-    return dead ? Promise.reject(new Error(`parser worker failed: ${dead}`)) : request(worker, req);
+  private fail(why: string): void {
+    this.failure ??= why;
+    for (const p of this.pending.splice(0)) p.reject(new Error(`parser worker failed: ${this.failure}`));
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  request(req: WorkerRequest): Promise<ExtractResult[]> {
+    if (this.failure) return Promise.reject(new Error(`parser worker failed: ${this.failure}`));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject, files: req.jobs.length });
+      this.thread.postMessage(req);
+    });
   }
 }
 
-async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, pool: WorkerPool, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
-  // One queue, largest files first, pulled by whichever worker is free: per-file cost is far from
+/** Worker threads for one analysis. */
+class WorkerPool {
+  readonly workers: PoolWorker[];
+
+  constructor(n: number, parser: BackendName) {
+    this.workers = Array.from({ length: n }, () => new PoolWorker(startWorker(parser)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.thread.terminate()));
+  }
+}
+
+/** Requests queued per worker: one waiting behind the running one, so a worker never idles
+ * while this thread is busy (extracting its own share, or parsing another worker's reply). */
+const IN_FLIGHT = 2;
+
+async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, pool: WorkerPool, mainLane: boolean, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
+  // One queue, largest files first, pulled by whichever thread is free: per-file cost is far from
   // proportional to size (error recovery, macro expansion), so a static split by bytes leaves one
   // worker finishing late.
   const queue = [...jobs].sort((a, b) => b.text.length - a.text.length || (a.file < b.file ? -1 : 1));
@@ -286,29 +319,64 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
     }
     return chunk;
   };
-  const results = await Promise.all(pool.workers.map(async (worker) => {
+  const send = async (worker: PoolWorker, chunk: ExtractJob[]): Promise<ExtractResult[]> => {
+    const res = await worker.request({
+      parser: parserName,
+      jobs: chunk,
+      // The shared macros are sent once; the worker keeps the table.
+      sharedMacros: worker.hasTable ? null : shared,
+      localMacros: chunk.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]),
+    });
+    report(chunk.length);
+    return res;
+  };
+  const workerLane = async (worker: PoolWorker): Promise<ExtractResult[]> => {
     const out: ExtractResult[] = [];
-    let first = true;
+    const inFlight: Promise<ExtractResult[]>[] = [];
+    for (;;) {
+      while (inFlight.length < IN_FLIGHT) {
+        throwIfAborted(hooks.signal);
+        const chunk = take();
+        if (!chunk.length) break;
+        const reply = send(worker, chunk);
+        worker.hasTable = true;
+        // Handled when its turn comes; a rejection must not go unhandled meanwhile.
+        reply.catch(() => undefined);
+        inFlight.push(reply);
+      }
+      if (!inFlight.length) return out;
+      out.push(...await inFlight.shift()!);
+    }
+  };
+  // This thread's own share: no copy of the facts has to cross a thread boundary.
+  const ownLane = async (): Promise<ExtractResult[]> => {
+    const parser = await sharedParser(parserName);
+    const table = macroTableOf(shared);
+    const caches = new BatchCaches(parser);
+    const out: ExtractResult[] = [];
     try {
       for (let chunk = take(); chunk.length; chunk = take()) {
         throwIfAborted(hooks.signal);
-        out.push(...await pool.request(worker, {
-          parser: parserName,
-          jobs: chunk,
-          // The shared macros are sent once; the worker keeps the table.
-          sharedMacros: first ? shared : null,
-          localMacros: chunk.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]),
-        }));
-        first = false;
+        out.push(...extractBatch(chunk, parser, table, local, caches));
         report(chunk.length);
+        // Lets worker replies in, so their next requests go out.
+        await new Promise((r) => setImmediate(r));
       }
-    } catch (err) {
-      failed = true;
-      throw err;
+    } finally {
+      caches.dispose();
     }
     return out;
-  }));
-  return results.flat();
+  };
+  const lanes = pool.workers.map(workerLane);
+  if (mainLane) lanes.push(ownLane());
+  try {
+    return (await Promise.all(lanes)).flat();
+  } catch (err) {
+    failed = true;
+    // Let the other lanes stop before the pool is closed under them.
+    await Promise.allSettled(lanes);
+    throw err;
+  }
 }
 
 function startWorker(parser: BackendName): Worker {
@@ -318,33 +386,4 @@ function startWorker(parser: BackendName): Worker {
   // Running from sources (tests under tsx): load the TypeScript entry through tsx's require hook.
   const entry = JSON.stringify(path.join(__dirname, 'workerMain.ts'));
   return new Worker(`require('tsx/cjs/api').register(); require(${entry});`, { eval: true, workerData: { parser } });
-}
-
-function request(worker: Worker, req: WorkerRequest): Promise<ExtractResult[]> {
-  return new Promise((resolve, reject) => {
-    const settle = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    const onMessage = (res: WorkerResponse) => {
-      settle();
-      if (res.ok) {
-        debug(() => `worker: ${req.jobs.length} files in ${Math.round(res.ms)} ms`);
-        resolve(JSON.parse(res.results) as ExtractResult[]);
-      } else reject(new Error(`parser worker failed: ${res.error}`));
-    };
-    const onError = (err: Error) => {
-      settle();
-      reject(err);
-    };
-    const onExit = (code: number) => {
-      settle();
-      reject(new Error(`parser worker exited (code ${code})`));
-    };
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-    worker.postMessage(req);
-  });
 }
