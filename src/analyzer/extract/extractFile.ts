@@ -87,7 +87,7 @@ export class FileExtractor {
     this.visitTopLevelChildren(named(node), node.startIndex);
   }
 
-  private visitTopLevelChildren(children: SyntaxNode[], containerStart: number): void {
+  private visitTopLevelChildren(children: readonly SyntaxNode[], containerStart: number): void {
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
       switch (child.type) {
