@@ -88,6 +88,8 @@ export class WasmNode implements SyntaxNode {
   private startCache: Point | undefined;
   private childrenCache: WasmNode[] | undefined;
   private namedCache: WasmNode[] | undefined;
+  /** hasError and isMissing, once read: bit 0/1 hasError known/value, bit 2/3 isMissing. */
+  private flags = 0;
 
   constructor(
     private readonly ctx: TreeContext,
@@ -139,11 +141,13 @@ export class WasmNode implements SyntaxNode {
   }
 
   get isMissing(): boolean {
-    return this.ctx.rt._ts_node_is_missing_wasm(this.marshal()) === 1;
+    if (!(this.flags & 4)) this.flags |= 4 | (this.ctx.rt._ts_node_is_missing_wasm(this.marshal()) === 1 ? 8 : 0);
+    return (this.flags & 8) !== 0;
   }
 
   get hasError(): boolean {
-    return this.ctx.rt._ts_node_has_error_wasm(this.marshal()) === 1;
+    if (!(this.flags & 1)) this.flags |= 1 | (this.ctx.rt._ts_node_has_error_wasm(this.marshal()) === 1 ? 2 : 0);
+    return (this.flags & 2) !== 0;
   }
 
   get children(): WasmNode[] {
