@@ -310,13 +310,19 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
   const queue = [...jobs].sort((a, b) => b.text.length - a.text.length || (a.file < b.file ? -1 : 1));
   let next = 0;
   let failed = false;
+  let remaining = queue.reduce((n, j) => n + j.text.length, 0);
+  const lanes = pool.workers.length + (mainLane ? 1 : 0);
   const take = (): ExtractJob[] => {
+    // Smaller requests towards the end (a quarter of each lane's share of what is left), so the
+    // lanes finish together; a worker also holds one queued request that no other lane can take.
+    const limit = Math.min(CHUNK_BYTES, Math.ceil(remaining / (4 * lanes)));
     const chunk: ExtractJob[] = [];
     let bytes = 0;
-    while (!failed && next < queue.length && (chunk.length === 0 || bytes + queue[next].text.length <= CHUNK_BYTES)) {
+    while (!failed && next < queue.length && (chunk.length === 0 || bytes + queue[next].text.length <= limit)) {
       bytes += queue[next].text.length;
       chunk.push(queue[next++]);
     }
+    remaining -= bytes;
     return chunk;
   };
   const send = async (worker: PoolWorker, chunk: ExtractJob[]): Promise<ExtractResult[]> => {
@@ -354,10 +360,13 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
     const table = macroTableOf(shared);
     const caches = new BatchCaches(parser);
     const out: ExtractResult[] = [];
+    let busyMs = 0;
     try {
       for (let chunk = take(); chunk.length; chunk = take()) {
         throwIfAborted(hooks.signal);
+        const started = performance.now();
         out.push(...extractBatch(chunk, parser, table, local, caches));
+        busyMs += performance.now() - started;
         report(chunk.length);
         // Lets worker replies in, so their next requests go out.
         await new Promise((r) => setImmediate(r));
@@ -365,16 +374,17 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
     } finally {
       caches.dispose();
     }
+    debug(() => `main thread: ${out.length} files in ${Math.round(busyMs)} ms`);
     return out;
   };
-  const lanes = pool.workers.map(workerLane);
-  if (mainLane) lanes.push(ownLane());
+  const running = pool.workers.map(workerLane);
+  if (mainLane) running.push(ownLane());
   try {
-    return (await Promise.all(lanes)).flat();
+    return (await Promise.all(running)).flat();
   } catch (err) {
     failed = true;
     // Let the other lanes stop before the pool is closed under them.
-    await Promise.allSettled(lanes);
+    await Promise.allSettled(running);
     throw err;
   }
 }
