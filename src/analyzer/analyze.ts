@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { createParserBackend } from './parse/backends';
 import type { BackendName, ParserBackend } from './parse/syntax';
@@ -70,8 +71,26 @@ export async function analyzeTree(root: string, options: AnalyzeOptions = {}): P
   return analyzeSources(absRoot, files, skipped, options, started);
 }
 
+let jitTuned = false;
+
+/**
+ * Turns off TurboFan's inlining for this process (and the workers it starts: V8 flags are
+ * per process). An analysis is short and runs cold, and on RediSearch TurboFan spent ~0.7 s of
+ * CPU per thread compiling the extractor with inlining, on background threads that compete with
+ * the extraction threads on a 2-core machine; without inlining the compiles are cheap and the code
+ * is about as fast (single-threaded extraction CPU 3.2 s -> 2.7 s; `analyze` 3.0 s -> 2.5 s).
+ * Only JIT heuristics change, never results. A flag given on the command line is respected.
+ */
+function tuneJit(): void {
+  if (jitTuned) return;
+  jitTuned = true;
+  if (process.execArgv.some((a) => /inlin/.test(a))) return;
+  v8.setFlagsFromString('--no-turbo-inlining');
+}
+
 /** Extraction, linking and statistics for sources already in memory (the server keeps them). */
 export async function analyzeSources(absRoot: string, files: SourceFile[], skippedIn: SkippedFile[], options: AnalyzeOptions, started = performance.now()): Promise<Analysis> {
+  tuneJit();
   const skipped = [...skippedIn];
   const parserName = options.parser ?? 'wasm';
   const parseStarted = performance.now();
