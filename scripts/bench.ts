@@ -1,7 +1,10 @@
 // Benchmark (not a test): prints single-threaded parse-only time, full analysis time, their ratio
 // and peak RSS for one tree. Each phase runs in its own process so RSS figures do not mix.
+// Besides medians it prints the fastest run and the CPU time of the analysis processes: on a
+// shared machine wall times only grow with the load, so the minimum is the better estimate.
 //   npm run bench -- <dir> [--runs N]
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { createParserBackend } from '../src/analyzer/parse/backends';
 import { DEFAULT_SELECTION, listFiles, loadSources } from '../src/analyzer/files';
@@ -24,10 +27,16 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function child(args: string[], useTsx: boolean): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [...(useTsx ? ['--import', 'tsx'] : []), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26 });
+function min(xs: number[]): number {
+  return Math.min(...xs);
+}
+
+/** Runs a phase; `cpuMs` is the child's CPU time (all its threads), from scripts/bench-cpu.cjs. */
+function child(args: string[], useTsx: boolean): Record<string, unknown> & { cpuMs: number } {
+  const r = spawnSync(process.execPath, [...(useTsx ? ['--import', 'tsx'] : []), '--require', path.join(__dirname, 'bench-cpu.cjs'), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`benchmark phase failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const cpu = /lockpath-bench-cpu (\{.*\})/.exec(r.stderr);
+  return { ...JSON.parse(r.stdout), cpuMs: cpu ? (JSON.parse(cpu[1]) as { ms: number }).ms : NaN };
 }
 
 async function main(): Promise<void> {
@@ -43,27 +52,33 @@ async function main(): Promise<void> {
   }
   const abs = path.resolve(dir);
   const parses: Record<string, number>[] = [];
-  const analyses: { stats: Record<string, number> }[] = [];
-  const full: { ms: number; rss: number; counts: Record<string, number>; suppressed: number }[] = [];
+  const analyses: { stats: Record<string, number>; cpuMs: number }[] = [];
+  const full: { ms: number; rss: number; cpuMs: number; counts: Record<string, number>; suppressed: number }[] = [];
   for (let i = 0; i < runs; i++) {
     parses.push(child([path.join(__filename), '--phase-parse', abs], true) as Record<string, number>);
-    analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as { stats: Record<string, number> });
-    const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as { stats: Record<string, number>; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number } };
+    analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as unknown as { stats: Record<string, number>; cpuMs: number });
+    const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as unknown as { stats: Record<string, number>; cpuMs: number; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number } };
     // analysisMs covers parse, index and edges; the findings pass runs after it.
-    full.push({ ms: out.stats.analysisMs + out.summary.concurrencyMs, rss: out.stats.peakRssMb, counts: out.summary.counts, suppressed: out.summary.suppressed });
+    full.push({ ms: out.stats.analysisMs + out.summary.concurrencyMs, rss: out.stats.peakRssMb, cpuMs: out.cpuMs, counts: out.summary.counts, suppressed: out.summary.suppressed });
   }
   const parseMs = median(parses.map((p) => p.ms));
+  const parseMin = min(parses.map((p) => p.ms));
   const analysisMs = median(analyses.map((a) => a.stats.analysisMs));
+  const analysisMin = min(analyses.map((a) => a.stats.analysisMs));
   const rss = Math.max(...analyses.map((a) => a.stats.peakRssMb));
   const p0 = parses[0];
+  const workers = analyses[0].stats.workers;
+  // With the default worker count the main thread extracts a share too (one worker fewer than cores).
+  const threads = workers < Math.min(os.availableParallelism(), 4) ? `${workers} worker thread${workers === 1 ? '' : 's'} + the main thread` : `${workers} worker threads`;
   console.log(`tree: ${abs}`);
-  console.log(`files: ${p0.files} (${(p0.bytes / 1e6).toFixed(2)} MB), runs: ${runs} (medians)`);
-  console.log(`single-threaded parse only (wasm): ${parseMs.toFixed(0)} ms   [${parses.map((p) => p.ms.toFixed(0)).join(', ')}]`);
-  console.log(`full analysis (parse + index + edges, ${analyses[0].stats.workers} workers): ${analysisMs.toFixed(0)} ms   [${analyses.map((a) => a.stats.analysisMs).join(', ')}]`);
-  console.log(`ratio analysis / parse-only: ${(analysisMs / parseMs).toFixed(2)}x`);
+  console.log(`files: ${p0.files} (${(p0.bytes / 1e6).toFixed(2)} MB), runs: ${runs} (medians; min = fastest run), ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`single-threaded parse only (wasm): ${parseMs.toFixed(0)} ms, min ${parseMin.toFixed(0)}   [${parses.map((p) => p.ms.toFixed(0)).join(', ')}]`);
+  console.log(`full analysis (parse + index + edges, ${threads}): ${analysisMs.toFixed(0)} ms, min ${analysisMin.toFixed(0)}   [${analyses.map((a) => a.stats.analysisMs).join(', ')}]; process CPU ${median(analyses.map((a) => a.cpuMs)).toFixed(0)} ms`);
+  console.log(`ratio analysis / parse-only: ${(analysisMs / parseMs).toFixed(2)}x (min/min ${(analysisMin / parseMin).toFixed(2)}x)`);
   console.log(`peak RSS (analysis process): ${rss.toFixed(0)} MB`);
   const analyzeMs = median(full.map((f) => f.ms));
-  console.log(`analyze (graph + concurrency findings): ${analyzeMs.toFixed(0)} ms   [${full.map((f) => f.ms.toFixed(0)).join(', ')}], ratio to parse-only ${(analyzeMs / parseMs).toFixed(2)}x, peak RSS ${Math.max(...full.map((f) => f.rss)).toFixed(0)} MB`);
+  const analyzeMin = min(full.map((f) => f.ms));
+  console.log(`analyze (graph + concurrency findings): ${analyzeMs.toFixed(0)} ms, min ${analyzeMin.toFixed(0)}   [${full.map((f) => f.ms.toFixed(0)).join(', ')}], ratio to parse-only ${(analyzeMs / parseMs).toFixed(2)}x (min/min ${(analyzeMin / parseMin).toFixed(2)}x), peak RSS ${Math.max(...full.map((f) => f.rss)).toFixed(0)} MB, process CPU ${median(full.map((f) => f.cpuMs)).toFixed(0)} ms`);
   console.log(`findings: ${Object.entries(full[0].counts).map(([k, v]) => `${v} ${k}`).join(', ')}${full[0].suppressed ? `, ${full[0].suppressed} suppressed` : ''}`);
 }
 

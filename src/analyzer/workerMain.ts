@@ -1,24 +1,39 @@
-// Worker-thread entry: parses and extracts batches of files. Facts are plain JSON, so they cross
-// the thread boundary by structured clone. The header macro table arrives with the first batch.
-import { parentPort } from 'node:worker_threads';
+// Worker-thread entry: parses and extracts batches of files; facts go back as JSON text. The
+// header macro table arrives with the first batch.
+import { parentPort, workerData } from 'node:worker_threads';
 import { createParserBackend } from './parse/backends';
-import { extractBatch, macroTableOf } from './extract/extractBatch';
+import { BatchCaches, extractBatch, macroTableOf } from './extract/extractBatch';
 import type { MacroTable } from './macros';
-import type { ParserBackend } from './parse/syntax';
+import type { BackendName, ParserBackend } from './parse/syntax';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol';
 
 if (!parentPort) throw new Error('workerMain must run in a worker thread');
 const port = parentPort;
 let table: MacroTable | undefined;
-let parser: Promise<ParserBackend> | undefined;
+// Started before the first request arrives: WASM compilation overlaps the main thread's work.
+const initial = (workerData as { parser?: BackendName } | undefined)?.parser;
+let parser: Promise<ParserBackend> | undefined = initial ? createParserBackend(initial) : undefined;
+let parserName = initial;
+// A failed start is reported by the first request that awaits it, not as an unhandled rejection.
+parser?.catch(() => undefined);
+/** Kept across requests: the shared macro table, and so the expansions, stay the same. */
+let caches: BatchCaches | undefined;
 
 port.on('message', async (req: WorkerRequest) => {
   try {
     const started = performance.now();
-    parser ??= createParserBackend(req.parser);
-    if (req.sharedMacros) table = macroTableOf(req.sharedMacros);
-    if (!table) throw new Error('no macro table received');
-    const results = extractBatch(req.jobs, await parser, table, new Map(req.localMacros));
+    if (!parser || parserName !== req.parser) {
+      parser = createParserBackend(req.parser);
+      parserName = req.parser;
+    }
+    const p = await parser;
+    if (req.sharedMacros) {
+      table = macroTableOf(req.sharedMacros);
+      caches?.dispose();
+      caches = new BatchCaches(p);
+    }
+    if (!table || !caches) throw new Error('no macro table received');
+    const results = extractBatch(req.jobs, p, table, new Map(req.localMacros), caches);
     // A JSON string crosses the thread boundary much faster than a structured clone of the
     // deep fact objects, and JSON.parse on the other side is fast too.
     const response: WorkerResponse = { ok: true, results: JSON.stringify(results), ms: performance.now() - started };

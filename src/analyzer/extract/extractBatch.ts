@@ -27,17 +27,38 @@ export function partitionMacros(sources: readonly ExtractJob[]): { shared: Macro
   return { shared, local };
 }
 
-export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>): ExtractResult[] {
-  const snippets = new SnippetCache(parser);
-  // Expansions depend on the macros in scope: shared by files that define none of their own.
-  const sharedExpansions = new Map<string, ExpansionResult>();
+/**
+ * Caches that outlive one batch: a worker keeps them for its whole run, since its batches share
+ * the header macro table the expansions depend on.
+ */
+export class BatchCaches {
+  readonly snippets: SnippetCache;
+  /** Expansions under the shared table, for files that define no macros and see every header. */
+  readonly sharedExpansions = new Map<string, ExpansionResult>();
+
+  constructor(parser: ParserBackend) {
+    this.snippets = new SnippetCache(parser);
+  }
+
+  dispose(): void {
+    this.snippets.dispose();
+    this.sharedExpansions.clear();
+  }
+}
+
+/** `caches`, if given, must have been used with the same parser and shared macro table only. */
+export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>, caches?: BatchCaches): ExtractResult[] {
+  const own = caches ?? new BatchCaches(parser);
+  const { snippets, sharedExpansions } = own;
   try {
     return jobs.map((job) => {
+      snippets.trim();
       try {
-        const own = localMacros.get(job.file);
+        const defs = localMacros.get(job.file);
         const visible = job.visibleHeaders ? new Set(job.visibleHeaders) : null;
-        const scope = own || visible ? new FileMacroScope(sharedMacros, own ?? [], visible) : sharedMacros;
-        const expansions = own || visible ? new Map<string, ExpansionResult>() : sharedExpansions;
+        const scope = defs || visible ? new FileMacroScope(sharedMacros, defs ?? [], visible) : sharedMacros;
+        // Expansions depend on the macros in scope: shared by files that define none of their own.
+        const expansions = defs || visible ? new Map<string, ExpansionResult>() : sharedExpansions;
         return { file: job.file, facts: new FileExtractor(job.file, job.text, scope, parser, { snippets, expansions }).extract() };
       } catch (err) {
         // One file the extractor cannot handle must not cost the whole tree.
@@ -45,7 +66,7 @@ export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend,
       }
     });
   } finally {
-    snippets.dispose();
+    if (!caches) own.dispose();
   }
 }
 

@@ -87,7 +87,7 @@ export class FileExtractor {
     this.visitTopLevelChildren(named(node), node.startIndex);
   }
 
-  private visitTopLevelChildren(children: SyntaxNode[], containerStart: number): void {
+  private visitTopLevelChildren(children: readonly SyntaxNode[], containerStart: number): void {
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
       switch (child.type) {
@@ -1161,9 +1161,10 @@ function findIdentifier(text: string, name: string): number {
 }
 
 /**
- * Parsed macro expansions, shared by the files of one batch: the same expansion text recurs
- * across files (logging and assertion macros), and parsing depends only on the text. Trees are
- * freed when the cache is cleared or disposed.
+ * Parsed macro expansions, shared by the files of one batch (or of one worker's whole run): the
+ * same expansion text recurs across files (logging and assertion macros), and parsing depends
+ * only on the text. Trees are freed by `trim` between files, never while a file's extraction may
+ * still be walking one of them.
  */
 export class SnippetCache {
   private readonly roots = new Map<string, SyntaxNode>();
@@ -1175,11 +1176,15 @@ export class SnippetCache {
     if (text.length > 200_000) return null;
     const cached = this.roots.get(text);
     if (cached) return cached;
-    if (this.roots.size >= this.maxEntries) this.dispose();
     const tree = this.parser.parse(text);
     this.trees.push(tree);
     this.roots.set(text, tree.rootNode);
     return tree.rootNode;
+  }
+
+  /** Frees everything once over the limit. Call between files. */
+  trim(): void {
+    if (this.roots.size >= this.maxEntries) this.dispose();
   }
 
   dispose(): void {

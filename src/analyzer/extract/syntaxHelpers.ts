@@ -2,10 +2,13 @@ import type { SyntaxNode } from '../parse/syntax';
 
 // Small, stateless readers of tree-sitter-c shapes, shared by the extractor's passes.
 
-export function named(node: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (const c of node.namedChildren) if (c) out.push(c);
-  return out;
+/** The node's named children. Shared with the node (no copy when there is no null to drop): read only. */
+export function named(node: SyntaxNode): readonly SyntaxNode[] {
+  const children = node.namedChildren;
+  for (const c of children) {
+    if (!c) return children.filter((x): x is SyntaxNode => !!x);
+  }
+  return children as readonly SyntaxNode[];
 }
 
 export function field(node: SyntaxNode, name: string): SyntaxNode | null {
@@ -125,7 +128,8 @@ export function baseTypeName(typeNode: SyntaxNode | null): string {
 }
 
 export function hasStorageClass(node: SyntaxNode, cls: string): boolean {
-  for (const c of node.children) if (c && c.type === 'storage_class_specifier' && c.text === cls) return true;
+  // storage_class_specifier is a named node: the named children, usually read already, suffice.
+  for (const c of node.namedChildren) if (c && c.type === 'storage_class_specifier' && c.text === cls) return true;
   return false;
 }
 

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import type { BackendName, ParserBackend, SyntaxTree } from './syntax';
+import { fieldIdsOf, wasmRuntimeSupported, wasmTree } from './wasmNodes';
+import type { WasmRuntime } from './wasmNodes';
 
 const localRequire = createRequire(__filename);
 
@@ -18,18 +20,40 @@ function locateAsset(fileName: string, packageSpecifier: string): string {
 
 // web-tree-sitter is imported statically so the bundles carry it (the packaged extension has no
 // node_modules); the native binding is optional and stays a lazy require.
-async function createWasmBackend(): Promise<ParserBackend> {
-  const runtimeWasm = locateAsset('tree-sitter.wasm', 'web-tree-sitter/tree-sitter.wasm');
-  await Parser.init({ locateFile: () => runtimeWasm });
-  const language = await Language.load(locateAsset('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
+interface WasmSetup { runtime: Record<string, unknown>; language: Language }
+let wasmSetup: Promise<WasmSetup> | undefined;
+
+/** Initialises the WASM runtime and grammar once per thread: re-initialising would swap the
+ * runtime under trees that are still alive. */
+function setUpWasm(): Promise<WasmSetup> {
+  wasmSetup ??= (async () => {
+    const runtimeWasm = locateAsset('tree-sitter.wasm', 'web-tree-sitter/tree-sitter.wasm');
+    // Emscripten turns the options object into the module object, which exposes the heap and
+    // the exported functions WasmNode reads the trees with.
+    const runtime: Record<string, unknown> = { locateFile: () => runtimeWasm };
+    await Parser.init(runtime);
+    const language = await Language.load(locateAsset('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
+    return { runtime, language };
+  })();
+  return wasmSetup;
+}
+
+async function createWasmBackend(libraryNodes: boolean): Promise<ParserBackend> {
+  const { runtime, language } = await setUpWasm();
   const parser = new Parser();
   parser.setLanguage(language);
+  const direct = !libraryNodes && wasmRuntimeSupported(runtime);
+  const rt = runtime as unknown as WasmRuntime;
+  const transferBuffer = direct ? rt._ts_init() : 0;
+  const types = language.types;
+  const fieldIds = fieldIdsOf(language.fields);
   return {
     name: 'wasm',
     parse(text: string): SyntaxTree {
       const tree = parser.parse(text);
       if (!tree) throw new Error('tree-sitter returned no tree');
-      return tree as unknown as SyntaxTree;
+      if (!direct) return tree as unknown as SyntaxTree;
+      return wasmTree(rt, transferBuffer, tree as unknown as { 0: number; delete(): void }, types, fieldIds, text);
     },
   };
 }
@@ -55,8 +79,9 @@ function createNativeBackend(): ParserBackend {
   };
 }
 
-export async function createParserBackend(name: BackendName): Promise<ParserBackend> {
+/** `libraryNodes`: hand out web-tree-sitter's own nodes instead of WasmNodes (tests compare them). */
+export async function createParserBackend(name: BackendName, options: { libraryNodes?: boolean } = {}): Promise<ParserBackend> {
   if (name === 'native') return createNativeBackend();
-  if (name === 'wasm') return createWasmBackend();
+  if (name === 'wasm') return createWasmBackend(!!options.libraryNodes);
   throw new Error(`unknown parser backend '${String(name)}' (expected wasm or native)`);
 }
