@@ -12,7 +12,7 @@ common options:
   --include GLOB           files to analyse (repeatable; default **/*.c and **/*.h)
   --exclude GLOB           files or folders to skip (repeatable; replaces the defaults: .git, node_modules, build, bin, dist, out)
   --max-file-size BYTES    skip larger files (default 1048576)
-  --workers N              parser worker threads (default: one per core, up to 4, for trees over 512 KB)
+  --workers N              parser worker threads (default: one thread per core, up to 4, for trees over 512 KB, the main thread counting as one)
   --stats                  also print the analysis statistics
   --model FILE             the .lockpath model file (default: <dir>/.lockpath when present)
   --fail-on CLASS          analyze/diff exit 1 when a (new) finding of this class or worse is reported (default deadlock-risk, which includes lock-order)
