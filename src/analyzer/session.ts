@@ -21,8 +21,15 @@ import type { Profile } from './profile/profile';
 import { redisModuleProfile } from './profile/redisModule';
 import type { BackendName } from './parse/syntax';
 import type { SkippedFile } from './graph';
+import type { FileFacts } from './model';
 import { suggest } from './query/resolveName';
 import { MODEL_FILE_NAME } from './project';
+import type { ParserBackend, SyntaxTree } from './parse/syntax';
+import { SnippetCache } from './extract/extractFile';
+import type { ExpansionResult } from './macros';
+import { applyChange, editTree } from './incremental/edits';
+import type { TextChange } from './incremental/edits';
+import { copyPositions, positionOnlyChange, shiftDerived } from './incremental/shift';
 
 export interface SessionOptions extends AnalyzeHooks {
   parser?: BackendName;
@@ -48,6 +55,13 @@ export class ProjectSession {
   private readonly selection: FileSelection;
   /** Bumped on every update; callers can tell whether results changed. */
   revision = 0;
+  /**
+   * Syntax trees of the files being edited (open in the editor), with the text each parses: the
+   * next edit is applied to the tree and re-parsed incrementally instead of from scratch.
+   */
+  private trees = new Map<string, { tree: SyntaxTree; text: string }>();
+  /** How the last update was done (tests and benchmarks read it). */
+  lastUpdate: UpdateStats | null = null;
 
   private constructor(readonly root: string, private readonly options: SessionOptions) {
     this.selection = { ...DEFAULT_SELECTION, ...options.selection };
@@ -92,10 +106,17 @@ export class ProjectSession {
     return this.matchers.include(relFile) && !this.matchers.exclude(relFile);
   }
 
-  /** A file's new text (null: deleted). Returns false when nothing changed. */
-  async updateFile(relFile: string, text: string | null): Promise<boolean> {
+  /**
+   * A file's new text (null: deleted). Returns false when nothing changed. `changes`, when given,
+   * are the editor's changes since the text of the previous call for this file: the file's syntax
+   * tree is kept between calls and re-parsed incrementally. A call without them (a file changed on
+   * disk, or closed) drops the kept tree.
+   */
+  async updateFile(relFile: string, text: string | null, changes?: readonly TextChange[]): Promise<boolean> {
     const previous = this.sources.get(relFile);
+    if (!changes || text === null) this.dropTree(relFile);
     if (previous === text || (previous === undefined && text === null)) return false;
+    const started = performance.now();
     const macrosChanged = relFile.endsWith('.h') && macroSignature(previous) !== macroSignature(text);
     const includesChanged = includeSignature(previous) !== includeSignature(text);
     if (text === null) this.sources.delete(relFile);
@@ -103,30 +124,121 @@ export class ProjectSession {
     const files: SourceFile[] = [...this.sources].map(([file, t]) => ({ file, text: t })).sort((a, b) => (a.file < b.file ? -1 : 1));
     if (macrosChanged || includesChanged || previous === undefined || text === null) {
       // Macro visibility may change for other files: extract everything again.
+      this.dropTree(relFile);
       this.prepared = null;
       this.analysis = await analyzeSources(this.root, files, this.skipped, { ...this.options, profile: this.profile, onProgress: undefined });
-    } else {
-      const started = performance.now();
-      // Macro visibility did not change (same includes, no header macros edited): reuse the
-      // tree's macro table and include closure, and rescan only this file's own #defines.
-      const prep = (this.prepared ??= preparedScope(files));
-      const own = relFile.endsWith('.h') ? [] : scanMacroDefinitions(text!, relFile);
-      const job = { file: relFile, text: text!, ...(prep.visible.has(relFile) ? { visibleHeaders: prep.visible.get(relFile)! } : {}) };
-      const parser = await sharedParser(this.options.parser ?? 'wasm');
-      const [result] = extractBatch([job], parser, prep.table, new Map(own.length ? [[relFile, own]] : []));
-      const facts = this.analysis.facts.filter((f) => f.file !== relFile);
-      if ('facts' in result) facts.push(result.facts);
-      facts.sort((a, b) => (a.file < b.file ? -1 : 1));
-      const program = link(facts, this.profile);
-      this.analysis = {
-        root: this.root,
-        program,
-        facts,
-        sources: files,
-        graph: graphJson(this.root, program, facts, [...this.skipped], { parseMs: 0, analysisMs: performance.now() - started, parserName: this.options.parser ?? 'wasm', workers: 0 }),
-      };
+      this.runConcurrency();
+      this.lastUpdate = { kind: 'full', parse: 'full', ms: performance.now() - started };
+      return true;
     }
+    // Macro visibility did not change (same includes, no header macros edited): reuse the
+    // tree's macro table and include closure, and rescan only this file's own #defines.
+    const prep = (this.prepared ??= preparedScope(files));
+    const own = relFile.endsWith('.h') ? [] : scanMacroDefinitions(text, relFile);
+    const job = { file: relFile, text, ...(prep.visible.has(relFile) ? { visibleHeaders: prep.visible.get(relFile)! } : {}) };
+    const parser = await sharedParser(this.options.parser ?? 'wasm');
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string) => { const now = performance.now(); phases[name] = now - mark; mark = now; };
+    const parsed = changes ? this.parseKept(relFile, text, changes, parser) : null;
+    lap('parse');
+    const [result] = extractBatch([job], parser, prep.table, new Map(own.length ? [[relFile, own]] : []), {
+      ...(parsed ? { trees: new Map([[relFile, parsed.tree]]) } : {}),
+      ...this.extractCaches(relFile, parser, prep.table, JSON.stringify([own, job.visibleHeaders ?? null])),
+    });
+    lap('extract');
+    const oldIndex = this.analysis.facts.findIndex((f) => f.file === relFile);
+    const oldFacts = oldIndex >= 0 ? this.analysis.facts[oldIndex] : undefined;
+    if (oldFacts && 'facts' in result && this.shiftPositions(relFile, text, oldFacts, result.facts)) {
+      lap('shift');
+      this.lastUpdate = { kind: 'positions', parse: parsed?.incremental ? 'incremental' : 'full', ms: performance.now() - started, phases };
+      return true;
+    }
+    const facts = this.analysis.facts.filter((f) => f.file !== relFile);
+    if ('facts' in result) facts.push(result.facts);
+    facts.sort((a, b) => (a.file < b.file ? -1 : 1));
+    lap('compare');
+    const program = link(facts, this.profile);
+    this.analysis = {
+      root: this.root,
+      program,
+      facts,
+      sources: files,
+      graph: graphJson(this.root, program, facts, [...this.skipped], { parseMs: 0, analysisMs: performance.now() - started, parserName: this.options.parser ?? 'wasm', workers: 0 }),
+    };
+    lap('link');
     this.runConcurrency();
+    lap('concurrency');
+    this.lastUpdate = { kind: 'relink', parse: parsed?.incremental ? 'incremental' : 'full', ms: performance.now() - started, phases };
+    return true;
+  }
+
+  /**
+   * Parses `text` with the file's kept tree when `changes` lead from the kept tree's text to it
+   * (checked on the strings, so a lost or reordered change costs a full parse, never a wrong
+   * tree), and keeps the new tree.
+   */
+  private parseKept(relFile: string, text: string, changes: readonly TextChange[], parser: ParserBackend): { tree: SyntaxTree; incremental: boolean } {
+    const kept = this.trees.get(relFile);
+    let tree: SyntaxTree;
+    let incremental = false;
+    if (kept && kept.tree.edit && changes.reduce(applyChange, kept.text) === text) {
+      editTree(kept.tree, kept.text, changes);
+      tree = parser.parse(text, kept.tree);
+      kept.tree.delete?.();
+      incremental = true;
+    } else {
+      kept?.tree.delete?.();
+      tree = parser.parse(text);
+    }
+    this.trees.set(relFile, { tree, text });
+    return { tree, incremental };
+  }
+
+  /**
+   * Parsed macro expansions and snippet trees kept across edits of one file: typing in a file
+   * re-extracts it again and again with the same macros in scope. Expansions are valid while the
+   * macro table and the file's own macros and includes (`scopeKey`) are the same.
+   */
+  private editCaches: { file: string; scopeKey: string; table: MacroTable; snippets: SnippetCache; expansions: Map<string, ExpansionResult> } | null = null;
+
+  private extractCaches(relFile: string, parser: ParserBackend, table: MacroTable, scopeKey: string): { snippets: SnippetCache; expansions: Map<string, ExpansionResult> } {
+    const c = this.editCaches;
+    if (c && c.file === relFile && c.scopeKey === scopeKey && c.table === table) return c;
+    // Snippet trees depend only on their text and survive a change of file or scope.
+    const snippets = c?.snippets ?? new SnippetCache(parser);
+    this.editCaches = { file: relFile, scopeKey, table, snippets, expansions: new Map() };
+    return this.editCaches;
+  }
+
+  private dropTree(relFile: string): void {
+    this.trees.get(relFile)?.tree.delete?.();
+    this.trees.delete(relFile);
+  }
+
+  /**
+   * When the file's new facts equal the old ones up to positions, moves the positions in the
+   * linked program, the findings and the old facts (which the program references) instead of
+   * re-linking. Returns false, having changed nothing, when that does not apply.
+   */
+  private shiftPositions(relFile: string, text: string, oldFacts: FileFacts, newFacts: FileFacts): boolean {
+    const map = positionOnlyChange(oldFacts, newFacts);
+    if (!map) return false;
+    const program = this.analysis.program;
+    // Ids of same-name definitions in one file carry their line (`name@file:12`): a relink would
+    // rename them, so only edits that keep those lines qualify.
+    for (const fn of program.functions) {
+      if (fn.file === relFile && fn.line !== undefined && fn.id.endsWith(`:${fn.line}`) && map.line(fn.line) !== fn.line) return false;
+    }
+    if (map.moves) {
+      // Derived positions first (some are the facts' own Site objects, shifted once here), then
+      // the facts themselves take the new values.
+      const roots = [program.functions, program.edges, program.unresolved, this.concurrency.findings, this.concurrency.mayBlock];
+      if (!shiftDerived(roots, relFile, map)) return false;
+      copyPositions(oldFacts, newFacts);
+    }
+    this.analysis = { ...this.analysis, sources: this.analysis.sources.map((s) => (s.file === relFile ? { file: relFile, text } : s)) };
+    this.revision++;
     return true;
   }
 
@@ -174,6 +286,16 @@ async function readModel(root: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+export interface UpdateStats {
+  /** positions: only positions moved, shifted in place; relink: one file re-extracted, program re-linked; full: every file re-extracted. */
+  kind: 'positions' | 'relink' | 'full';
+  /** incremental: the kept syntax tree was edited and re-parsed. */
+  parse: 'incremental' | 'full';
+  ms: number;
+  /** Milliseconds per phase (parse, extract, shift or compare/link/concurrency). */
+  phases?: Record<string, number>;
 }
 
 function preparedScope(files: readonly SourceFile[]): { table: MacroTable; visible: Map<string, string[]> } {

@@ -1,5 +1,5 @@
 import type { FileFacts } from '../model';
-import type { ParserBackend } from '../parse/syntax';
+import type { ParserBackend, SyntaxTree } from '../parse/syntax';
 import { MacroTable, scanMacroDefinitions } from '../macros';
 import type { MacroDef } from '../macros';
 import { FileExtractor, SnippetCache } from './extractFile';
@@ -27,8 +27,14 @@ export function partitionMacros(sources: readonly ExtractJob[]): { shared: Macro
   return { shared, local };
 }
 
-export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>): ExtractResult[] {
-  const snippets = new SnippetCache(parser);
+/**
+ * `reuse` (the language server's single-file updates): already-parsed trees of some jobs' texts,
+ * kept by the caller for incremental parsing, and caches the caller keeps across calls (it must
+ * drop `expansions` when the macros in scope change; `snippets` depend on the text only).
+ */
+export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>,
+  reuse?: { trees?: ReadonlyMap<string, SyntaxTree>; snippets?: SnippetCache; expansions?: Map<string, ExpansionResult> }): ExtractResult[] {
+  const snippets = reuse?.snippets ?? new SnippetCache(parser);
   // Expansions depend on the macros in scope: shared by files that define none of their own.
   const sharedExpansions = new Map<string, ExpansionResult>();
   try {
@@ -37,15 +43,15 @@ export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend,
         const own = localMacros.get(job.file);
         const visible = job.visibleHeaders ? new Set(job.visibleHeaders) : null;
         const scope = own || visible ? new FileMacroScope(sharedMacros, own ?? [], visible) : sharedMacros;
-        const expansions = own || visible ? new Map<string, ExpansionResult>() : sharedExpansions;
-        return { file: job.file, facts: new FileExtractor(job.file, job.text, scope, parser, { snippets, expansions }).extract() };
+        const expansions = reuse?.expansions ?? (own || visible ? new Map<string, ExpansionResult>() : sharedExpansions);
+        return { file: job.file, facts: new FileExtractor(job.file, job.text, scope, parser, { snippets, expansions }).extract(reuse?.trees?.get(job.file)) };
       } catch (err) {
         // One file the extractor cannot handle must not cost the whole tree.
         return { file: job.file, error: (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err) };
       }
     });
   } finally {
-    snippets.dispose();
+    if (!reuse?.snippets) snippets.dispose();
   }
 }
 

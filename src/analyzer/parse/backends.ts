@@ -26,8 +26,8 @@ async function createWasmBackend(): Promise<ParserBackend> {
   parser.setLanguage(language);
   return {
     name: 'wasm',
-    parse(text: string): SyntaxTree {
-      const tree = parser.parse(text);
+    parse(text: string, oldTree?: SyntaxTree): SyntaxTree {
+      const tree = parser.parse(text, oldTree as Parameters<typeof parser.parse>[1]);
       if (!tree) throw new Error('tree-sitter returned no tree');
       return tree as unknown as SyntaxTree;
     },
@@ -47,10 +47,10 @@ function createNativeBackend(): ParserBackend {
   parser.setLanguage(language);
   return {
     name: 'native',
-    parse(text: string): SyntaxTree {
+    parse(text: string, oldTree?: SyntaxTree): SyntaxTree {
       // The native binding reads its input in chunks; feeding slices avoids its 32 KiB default
       // buffer limit on large files.
-      return parser.parse((index: number) => (index < text.length ? text.slice(index, index + 65536) : null));
+      return parser.parse((index: number) => (index < text.length ? text.slice(index, index + 65536) : null), oldTree);
     },
   };
 }
