@@ -60,19 +60,28 @@ export function diagnosticsFor(state: FolderState, severity: Record<string, Seve
   return out;
 }
 
-/** Publishes the current diagnostics of every folder, clearing files that no longer have any. */
+/**
+ * Publishes the current diagnostics of every folder: files whose diagnostics changed (including
+ * files that no longer have any), plus the files in `always` (the document just edited).
+ */
 export class DiagnosticsPublisher {
-  private published = new Set<string>();
+  /** What each file was last sent, serialized, to tell which files changed. */
+  private published = new Map<string, string>();
 
   constructor(private readonly connection: Connection, private readonly workspace: Workspace) {}
 
-  publishAll(): void {
+  publishAll(always: readonly string[] = []): void {
     const next = new Map<string, Diagnostic[]>();
     for (const state of this.workspace.folders.values()) {
       for (const [uri, list] of diagnosticsFor(state, this.workspace.currentSettings.severity)) next.set(uri, [...(next.get(uri) ?? []), ...list]);
     }
-    for (const uri of this.published) if (!next.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
-    for (const [uri, diagnostics] of next) void this.connection.sendDiagnostics({ uri, diagnostics });
-    this.published = new Set(next.keys());
+    const sent = new Map<string, string>();
+    for (const uri of [...this.published.keys(), ...always]) if (!next.has(uri)) next.set(uri, []);
+    for (const [uri, diagnostics] of next) {
+      const json = JSON.stringify(diagnostics);
+      if (diagnostics.length) sent.set(uri, json);
+      if (this.published.get(uri) !== json || always.includes(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
+    }
+    this.published = sent;
   }
 }
