@@ -153,7 +153,12 @@ async function applyUpdate(uri: string, source: ContentSource): Promise<void> {
       // Read the content only now, after earlier updates: the changes taken are exactly those
       // since the text the session saw last.
       const { text, changes } = await source();
-      return loc.state.session?.updateFile(loc.rel, text, changes) ?? false;
+      const session = loc.state.session;
+      if (!session) return false;
+      const changed = await session.updateFile(loc.rel, text, changes);
+      const u = session.lastUpdate;
+      if (changed && u) connection.console.log(`lockpath: ${loc.rel} updated (${u.kind}, ${u.parse} parse) in ${u.ms.toFixed(0)} ms${u.phases ? `: ${Object.entries(u.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}`);
+      return changed;
     });
     if (!changed) return;
   }
