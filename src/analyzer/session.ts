@@ -30,11 +30,14 @@ import type { ExpansionResult } from './macros';
 import { applyChange, editTree } from './incremental/edits';
 import type { TextChange } from './incremental/edits';
 import { copyPositions, positionOnlyChange, shiftDerived } from './incremental/shift';
+import { loadSnapshot, saveSnapshot as saveSnapshotFile, snapshotKey } from './cache/snapshot';
 
 export interface SessionOptions extends AnalyzeHooks {
   parser?: BackendName;
   workers?: number;
   selection?: Partial<FileSelection>;
+  /** A folder for whole-tree snapshots (see cache/snapshot.ts): a start with unchanged inputs restores one. */
+  snapshotDir?: string;
 }
 
 /**
@@ -77,15 +80,54 @@ export class ProjectSession {
     return this.concurrency.findings;
   }
 
+  /** How the last reload was done: a full analysis, or restored from a snapshot. */
+  startedFrom: 'analysis' | 'snapshot' = 'analysis';
+  /** The snapshot key of the tree as last read from disk, while nothing has changed since. */
+  private unsavedSnapshot: { key: string; revision: number } | null = null;
+
   /** Re-reads the whole tree from disk (start-up, or after many files changed). */
   async reload(): Promise<void> {
+    const started = performance.now();
     const { files, skipped } = await loadSources(this.root, await listFiles(this.root, this.selection), this.selection);
     this.sources = new Map(files.map((f) => [f.file, f.text]));
     this.skipped = skipped;
     this.prepared = null;
-    this.loadModelText(await readModel(this.root));
+    for (const rel of [...this.trees.keys()]) this.dropTree(rel);
+    const modelText = await readModel(this.root);
+    this.loadModelText(modelText);
+    this.unsavedSnapshot = null;
+    const dir = this.options.snapshotDir;
+    const key = dir ? snapshotKey({ files, skipped, modelText, selection: this.selection, parser: this.options.parser ?? 'wasm' }) : '';
+    const restored = dir ? await loadSnapshot(dir, this.root, key, this.profile) : null;
+    if (restored) {
+      this.options.onProgress?.(files.length, files.length);
+      const { program, facts } = restored;
+      this.analysis = {
+        root: this.root, program, facts, sources: files,
+        graph: graphJson(this.root, program, facts, [...restored.skipped], { parseMs: 0, analysisMs: performance.now() - started, parserName: this.options.parser ?? 'wasm', workers: 0 }),
+      };
+      this.concurrency = restored.concurrency;
+      this.startedFrom = 'snapshot';
+      this.afterConcurrency();
+      return;
+    }
     this.analysis = await analyzeSources(this.root, files, skipped, { ...this.options, profile: this.profile });
     this.runConcurrency();
+    this.startedFrom = 'analysis';
+    if (dir) this.unsavedSnapshot = { key, revision: this.revision };
+  }
+
+  /**
+   * Stores the state the last reload computed as a snapshot, unless something changed since (an
+   * editor's unsaved text must never be stored under the key of the files on disk). Meant to run
+   * after the results were published: it serializes the whole tree.
+   */
+  async saveSnapshot(): Promise<boolean> {
+    const pending = this.unsavedSnapshot;
+    if (!pending || pending.revision !== this.revision || !this.options.snapshotDir) return false;
+    this.unsavedSnapshot = null;
+    const skipped = this.analysis.graph.skipped;
+    return saveSnapshotFile(this.options.snapshotDir, this.root, pending.key, this.analysis.facts, skipped, this.analysis.program, this.concurrency);
   }
 
   /** Relative path of an absolute file inside this tree, or null. */
@@ -242,6 +284,11 @@ export class ProjectSession {
     return true;
   }
 
+  /** Loads the parser (a session restored from a snapshot has not needed it yet). */
+  async warmUp(): Promise<void> {
+    await sharedParser(this.options.parser ?? 'wasm');
+  }
+
   /** A new model file text (null: none); re-runs what depends on it. */
   async updateModel(text: string | null): Promise<void> {
     this.loadModelText(text);
@@ -269,6 +316,13 @@ export class ProjectSession {
       applyAllowRules(this.concurrency.findings, this.model.allows);
       this.concurrency.summary.suppressed = this.concurrency.findings.filter((f) => f.suppressed).length;
       for (const c of FINDING_CLASSES) this.concurrency.summary.counts[c] = this.concurrency.findings.filter((f) => f.class === c && !f.suppressed).length;
+    }
+    this.afterConcurrency();
+  }
+
+  /** Model diagnostics that depend on the program's names; bumps the revision. */
+  private afterConcurrency(): void {
+    if (this.model) {
       const known = new Set(this.analysis.program.functions.map((f) => f.name));
       this.modelDiagnostics = [...this.model.diagnostics, ...checkModelNames(this.model, known, (n) => suggest(known, n))];
     }

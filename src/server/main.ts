@@ -41,7 +41,7 @@ function refreshCodeLenses(): void {
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   const init = (params.initializationOptions ?? {}) as InitializationOptions;
   const cacheDir = init.cacheDir ?? process.env.LOCKPATH_CACHE_DIR;
-  workspace = new Workspace(connection, DEFAULT_SETTINGS, cacheDir ? path.join(cacheDir, 'facts') : undefined);
+  workspace = new Workspace(connection, DEFAULT_SETTINGS, cacheDir);
   publisher = new DiagnosticsPublisher(connection, workspace);
   folders = params.workspaceFolders ?? (params.rootUri ? [{ uri: params.rootUri, name: 'root' }] : []);
   supportsConfiguration = !!params.capabilities.workspace?.configuration;
@@ -78,6 +78,8 @@ async function indexFolder(folder: WorkspaceFolder): Promise<void> {
   publisher.publishAll();
   publishOpenModelFiles();
   refreshCodeLenses();
+  const state = workspace.folders.get(folder.uri);
+  if (state) workspace.afterIndex(state);
 }
 
 connection.onInitialized(async () => {

@@ -38,7 +38,41 @@ export interface LinkedProgram {
 }
 
 export function link(files: readonly FileFacts[], profile: Profile): LinkedProgram {
-  return new Linker(files, profile).run();
+  const linker = new Linker(files, profile);
+  const program = linker.run();
+  linkers.set(program, linker);
+  return program;
+}
+
+/**
+ * What `link` computed beyond the facts, as plain data: with the same facts and profile,
+ * `restoreProgram` rebuilds the same program without solving points-to again (a warm start).
+ */
+export interface SavedLink {
+  functions: FunctionNode[];
+  edges: Edge[];
+  callEdges: number[][][];
+  unresolved: UnresolvedCall[];
+  externalApiCalls: number;
+  indirectSites: { total: number; resolved: number; unresolved: number };
+  /** Field storage keys noted so far, by field name (reads through unknown types expand to them). */
+  fieldKeys: [string, string[]][];
+}
+
+const linkers = new WeakMap<LinkedProgram, Linker>();
+
+/** The saved form of a program made by `link` (or restored); null for anything else. */
+export function saveLink(program: LinkedProgram): SavedLink | null {
+  const linker = linkers.get(program);
+  return linker ? linker.saved(program) : null;
+}
+
+/** The program `link(files, profile)` gave when `saved` was taken; null when `saved` does not fit these facts. */
+export function restoreProgram(files: readonly FileFacts[], profile: Profile, saved: SavedLink): LinkedProgram | null {
+  const linker = new Linker(files, profile);
+  const program = linker.restore(saved);
+  if (program) linkers.set(program, linker);
+  return program;
 }
 
 class Linker {
@@ -81,6 +115,48 @@ class Linker {
     const indirectSites = this.buildCallEdges();
     this.markEntriesAndThreads();
     this.inferHandoffs();
+    return this.program(indirectSites);
+  }
+
+  restore(saved: SavedLink): LinkedProgram | null {
+    this.indexFunctions();
+    // Defined functions come first, in facts order; externals follow in the order linking met them.
+    const defined = this.fns.length;
+    if (saved.functions.length < defined || saved.callEdges.length > saved.functions.length) return null;
+    for (let i = 0; i < defined; i++) {
+      const node = saved.functions[i];
+      if (node.id !== this.fns[i].node.id || !node.defined || node.line !== this.fns[i].node.line) return null;
+      this.fns[i].node = node;
+    }
+    for (let i = defined; i < saved.functions.length; i++) {
+      const node = saved.functions[i];
+      if (node.defined || this.idToIndex.has(node.id)) return null;
+      this.fns.push({ node });
+      this.externals.set(node.name, i);
+      this.idToIndex.set(node.id, i);
+    }
+    for (const e of saved.edges) if (!this.idToIndex.has(e.from) || !this.idToIndex.has(e.to)) return null;
+    for (const [field, keys] of saved.fieldKeys) this.fieldKeysByName.set(field, new Set(keys));
+    this.edges.push(...saved.edges);
+    this.callEdges = saved.callEdges;
+    this.unresolved.push(...saved.unresolved);
+    this.externalApiCalls = saved.externalApiCalls;
+    return this.program(saved.indirectSites);
+  }
+
+  saved(program: LinkedProgram): SavedLink {
+    return {
+      functions: program.functions,
+      edges: program.edges,
+      callEdges: program.callEdges,
+      unresolved: program.unresolved,
+      externalApiCalls: program.externalApiCalls,
+      indirectSites: program.indirectSites,
+      fieldKeys: [...this.fieldKeysByName].map(([f, keys]) => [f, [...keys]]),
+    };
+  }
+
+  private program(indirectSites: { total: number; resolved: number; unresolved: number }): LinkedProgram {
     const { out, inn, edgeFrom, edgeTo } = this.adjacency();
     return {
       edgeFrom,
