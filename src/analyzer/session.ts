@@ -8,7 +8,7 @@ import type { FileSelection, SourceFile } from './files';
 import { extractBatch, macroTableOf } from './extract/extractBatch';
 import { scanMacroDefinitions } from './macros';
 import type { MacroTable } from './macros';
-import { link } from './link/linker';
+import { link, relink } from './link/linker';
 import { analyzeConcurrency } from './concurrency/findings';
 import type { ConcurrencyResult } from './concurrency/findings';
 import { applyAllowRules } from './concurrency/suppress';
@@ -159,6 +159,9 @@ export class ProjectSession {
     if (!changes || text === null) this.dropTree(relFile);
     if (previous === text || (previous === undefined && text === null)) return false;
     const started = performance.now();
+    const phases: Record<string, number> = {};
+    let mark = started;
+    const lap = (name: string) => { const now = performance.now(); phases[name] = now - mark; mark = now; };
     const macrosChanged = relFile.endsWith('.h') && macroSignature(previous) !== macroSignature(text);
     const includesChanged = includeSignature(previous) !== includeSignature(text);
     if (text === null) this.sources.delete(relFile);
@@ -179,9 +182,7 @@ export class ProjectSession {
     const own = relFile.endsWith('.h') ? [] : scanMacroDefinitions(text, relFile);
     const job = { file: relFile, text, ...(prep.visible.has(relFile) ? { visibleHeaders: prep.visible.get(relFile)! } : {}) };
     const parser = await sharedParser(this.options.parser ?? 'wasm');
-    const phases: Record<string, number> = {};
-    let mark = performance.now();
-    const lap = (name: string) => { const now = performance.now(); phases[name] = now - mark; mark = now; };
+    lap('prepare');
     const parsed = changes ? this.parseKept(relFile, text, changes, parser) : null;
     lap('parse');
     const [result] = extractBatch([job], parser, prep.table, new Map(own.length ? [[relFile, own]] : []), {
@@ -200,7 +201,9 @@ export class ProjectSession {
     if ('facts' in result) facts.push(result.facts);
     facts.sort((a, b) => (a.file < b.file ? -1 : 1));
     lap('compare');
-    const program = link(facts, this.profile);
+    // Calls added or removed without new function-pointer flows: keep the solved points-to state.
+    const incremental = oldFacts && 'facts' in result ? relink(this.analysis.program, facts, this.profile, oldFacts, result.facts) : null;
+    const program = incremental ?? link(facts, this.profile);
     this.analysis = {
       root: this.root,
       program,
@@ -211,7 +214,7 @@ export class ProjectSession {
     lap('link');
     this.runConcurrency();
     lap('concurrency');
-    this.lastUpdate = { kind: 'relink', parse: parsed?.incremental ? 'incremental' : 'full', ms: performance.now() - started, phases };
+    this.lastUpdate = { kind: 'relink', parse: parsed?.incremental ? 'incremental' : 'full', link: incremental ? 'incremental' : 'full', ms: performance.now() - started, phases };
     return true;
   }
 
@@ -347,6 +350,8 @@ export interface UpdateStats {
   kind: 'positions' | 'relink' | 'full';
   /** incremental: the kept syntax tree was edited and re-parsed. */
   parse: 'incremental' | 'full';
+  /** For relinks: incremental when the solved points-to state was reused. */
+  link?: 'incremental' | 'full';
   ms: number;
   /** Milliseconds per phase (parse, extract, shift or compare/link/concurrency). */
   phases?: Record<string, number>;

@@ -72,13 +72,17 @@ test('edits applied incrementally give the same facts, graph and findings as a f
   const at = (needle: string) => { const i = text.indexOf(needle); assert.ok(i >= 0, needle); return i; };
   const body = text.indexOf('{', at('set_workers(const char')) + 1;
   const callLine = text.lastIndexOf('\n', at('workers_set_num_threads(); // expect-edge')) + 1;
-  const steps: { what: string; change: () => TextChange; kind: string }[] = [
+  // kind: how the session updated; link: for relinks, whether the solved points-to state was reused
+  // (a call without function-pointer arguments added or removed does not change it).
+  const steps: { what: string; change: () => TextChange; kind: string; link?: string }[] = [
     { what: 'comment inside a line', change: () => ({ start: body, end: body, text: ' /*x*/' }), kind: 'positions' },
     { what: 'non-ASCII comment before the call, same line', change: () => ({ start: at('workers_set_num_threads(); // expect-edge'), end: at('workers_set_num_threads(); // expect-edge'), text: '/* é😀 */ ' }), kind: 'positions' },
     { what: 'a blank line (shifts every later line)', change: () => ({ start: callLine, end: callLine, text: '\n' }), kind: 'positions' },
-    { what: 'a new call statement', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_Log(NULL, "wärning");\n' }), kind: 'relink' },
+    { what: 'a new call statement', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_Log(NULL, "wärning");\n' }), kind: 'relink', link: 'incremental' },
     { what: 'delete the non-ASCII comment', change: () => ({ start: at('/* é😀 */ '), end: at('/* é😀 */ ') + '/* é😀 */ '.length, text: '' }), kind: 'positions' },
-    { what: 'remove the blocking call', change: () => ({ start: at('workers_set_num_threads();'), end: at('workers_set_num_threads();') + 'workers_set_num_threads();'.length, text: '' }), kind: 'relink' },
+    { what: 'remove the blocking call', change: () => ({ start: at('workers_set_num_threads();'), end: at('workers_set_num_threads();') + 'workers_set_num_threads();'.length, text: '' }), kind: 'relink', link: 'incremental' },
+    { what: 'pass a function pointer (a new points-to flow)', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_CreateTimer(NULL, 10, get_workers, NULL);\n' }), kind: 'relink', link: 'full' },
+    { what: 'a call without pointer arguments after a full relink', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_Log(NULL, "again");\n' }), kind: 'relink', link: 'incremental' },
   ];
   let first = true;
   for (const step of steps) {
@@ -88,6 +92,7 @@ test('edits applied incrementally give the same facts, graph and findings as a f
     // The first edit has no kept tree yet; every later one re-parses incrementally.
     assert.equal(session.lastUpdate?.parse, first ? 'full' : 'incremental', step.what);
     assert.equal(session.lastUpdate?.kind, step.kind, step.what);
+    assert.equal(session.lastUpdate?.link, step.link, step.what);
     first = false;
     const fresh = await copyFixture();
     writeFileSync(path.join(fresh, file), text);

@@ -47,7 +47,8 @@ export function positionOnlyChange(oldFacts: FileFacts, newFacts: FileFacts): Po
 }
 
 function sameShape(a: unknown, b: unknown, map: PositionMap): boolean {
-  if (a === b) return true;
+  // Shared objects are still walked: their positions belong in the map (as identities).
+  if (a === b && (typeof a !== 'object' || a === null)) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
