@@ -63,6 +63,23 @@ export class ProjectSession {
    * next edit is applied to the tree and re-parsed incrementally instead of from scratch.
    */
   private trees = new Map<string, { tree: SyntaxTree; text: string }>();
+  /**
+   * Files whose positions were shifted in place, by revision: results computed from a finding at
+   * an earlier revision are stale if the finding mentions one of them (findings, sites and
+   * evidence are otherwise new objects whenever they change).
+   */
+  private shifts: { revision: number; file: string }[] = [];
+  /** The last revision dropped from `shifts`. */
+  private shiftsTrimmedAt = 0;
+
+  /** Files shifted in place after `revision`; null when that is too long ago to tell. */
+  shiftedSince(revision: number): Set<string> | null {
+    if (revision < this.shiftsTrimmedAt) return null;
+    const out = new Set<string>();
+    for (let i = this.shifts.length - 1; i >= 0 && this.shifts[i].revision > revision; i--) out.add(this.shifts[i].file);
+    return out;
+  }
+
   /** How the last update was done (tests and benchmarks read it). */
   lastUpdate: UpdateStats | null = null;
 
@@ -80,6 +97,8 @@ export class ProjectSession {
     return this.concurrency.findings;
   }
 
+  /** Milliseconds per phase of the last reload (read, key, snapshot, restore or analysis, concurrency). */
+  startPhases: Record<string, number> = {};
   /** How the last reload was done: a full analysis, or restored from a snapshot. */
   startedFrom: 'analysis' | 'snapshot' = 'analysis';
   /** The snapshot key of the tree as last read from disk, while nothing has changed since. */
@@ -88,7 +107,12 @@ export class ProjectSession {
   /** Re-reads the whole tree from disk (start-up, or after many files changed). */
   async reload(): Promise<void> {
     const started = performance.now();
+    const phases: Record<string, number> = {};
+    let mark = started;
+    const lap = (name: string) => { const now = performance.now(); phases[name] = now - mark; mark = now; };
+    this.startPhases = phases;
     const { files, skipped } = await loadSources(this.root, await listFiles(this.root, this.selection), this.selection);
+    lap('read');
     this.sources = new Map(files.map((f) => [f.file, f.text]));
     this.skipped = skipped;
     this.prepared = null;
@@ -98,7 +122,9 @@ export class ProjectSession {
     this.unsavedSnapshot = null;
     const dir = this.options.snapshotDir;
     const key = dir ? snapshotKey({ files, skipped, modelText, selection: this.selection, parser: this.options.parser ?? 'wasm' }) : '';
+    lap('key');
     const restored = dir ? await loadSnapshot(dir, this.root, key, this.profile) : null;
+    lap('snapshot');
     if (restored) {
       this.options.onProgress?.(files.length, files.length);
       const { program, facts } = restored;
@@ -109,10 +135,13 @@ export class ProjectSession {
       this.concurrency = restored.concurrency;
       this.startedFrom = 'snapshot';
       this.afterConcurrency();
+      lap('restore');
       return;
     }
     this.analysis = await analyzeSources(this.root, files, skipped, { ...this.options, profile: this.profile });
+    lap('analysis');
     this.runConcurrency();
+    lap('concurrency');
     this.startedFrom = 'analysis';
     if (dir) this.unsavedSnapshot = { key, revision: this.revision };
   }
@@ -284,6 +313,8 @@ export class ProjectSession {
     }
     this.analysis = { ...this.analysis, sources: this.analysis.sources.map((s) => (s.file === relFile ? { file: relFile, text } : s)) };
     this.revision++;
+    if (map.moves) this.shifts.push({ revision: this.revision, file: relFile });
+    if (this.shifts.length > 1000) this.shiftsTrimmedAt = this.shifts.splice(0, 500).pop()!.revision;
     return true;
   }
 

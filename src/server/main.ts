@@ -159,7 +159,7 @@ async function applyUpdate(uri: string, source: ContentSource): Promise<void> {
       if (!session) return false;
       const changed = await session.updateFile(loc.rel, text, changes);
       const u = session.lastUpdate;
-      if (changed && u) connection.console.log(`lockpath: ${loc.rel} updated (${u.kind}${u.link ? ` (${u.link} link)` : ''}, ${u.parse} parse) in ${u.ms.toFixed(0)} ms${u.phases ? `: ${Object.entries(u.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}`);
+      if (changed && u) connection.console.log(`lockpath: ${loc.rel} updated (${u.kind}${u.link ? `, ${u.link} link` : ''}, ${u.parse} parse) in ${u.ms.toFixed(0)} ms${u.phases ? `: ${Object.entries(u.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}`);
       return changed;
     });
     if (!changed) return;

@@ -55,7 +55,7 @@ export class Workspace {
       },
     }).then((session) => {
       state.session = session;
-      this.connection.console.info(`lockpath: indexed ${root} in ${Date.now() - started} ms (${session.startedFrom === 'snapshot' ? 'restored from the snapshot' : 'analysed'}): ${session.analysis.graph.stats.filesParsed} files, ${session.findings.length} findings`);
+      this.connection.console.info(`lockpath: indexed ${root} in ${Date.now() - started} ms (${session.startedFrom === 'snapshot' ? 'restored from the snapshot' : 'analysed'}; ${Object.entries(session.startPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} ms): ${session.analysis.graph.stats.filesParsed} files, ${session.findings.length} findings`);
       this.sendStatus(state);
       return session;
     }, (err: Error) => {

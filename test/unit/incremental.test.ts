@@ -9,6 +9,7 @@ import { applyChange, editTree, pointAt, treeEditFor } from '../../src/analyzer/
 import type { TextChange } from '../../src/analyzer/incremental/edits';
 import type { SyntaxNode } from '../../src/analyzer/parse/syntax';
 import { FIXTURES } from '../support/analyze';
+import { DiagnosticsCache, diagnosticsFor } from '../../src/server/diagnostics';
 import { tempDir } from '../support/tempDir';
 
 // Incremental updates (kept syntax tree + tree.edit, shifting positions instead of re-linking)
@@ -84,6 +85,10 @@ test('edits applied incrementally give the same facts, graph and findings as a f
     { what: 'pass a function pointer (a new points-to flow)', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_CreateTimer(NULL, 10, get_workers, NULL);\n' }), kind: 'relink', link: 'full' },
     { what: 'a call without pointer arguments after a full relink', change: () => ({ start: callLine, end: callLine, text: '  RedisModule_Log(NULL, "again");\n' }), kind: 'relink', link: 'incremental' },
   ];
+  // Diagnostics cached per finding across updates must equal diagnostics computed afresh.
+  const state = { uri: 'file:///x', root: dir, session, ready: Promise.resolve(session), abort: new AbortController() };
+  const cache = new DiagnosticsCache();
+  diagnosticsFor(state, {}, cache);
   let first = true;
   for (const step of steps) {
     const change = step.change();
@@ -99,6 +104,7 @@ test('edits applied incrementally give the same facts, graph and findings as a f
     const reference = await ProjectSession.open(fresh, { workers: 0 });
     const relative = (x: unknown) => JSON.parse(JSON.stringify(x).split(fresh).join(dir));
     assert.deepEqual(snapshot(session), relative(snapshot(reference)), step.what);
+    assert.deepEqual(diagnosticsFor(state, {}, cache), diagnosticsFor(state, {}), `cached diagnostics after: ${step.what}`);
   }
   assert.ok(!session.findings.some((f) => f.entry.function === 'set_workers' && f.class === 'deadlock-risk'), 'the last edit removed the deadlock');
 });
