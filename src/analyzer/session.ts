@@ -9,6 +9,7 @@ import { extractBatch, macroTableOf } from './extract/extractBatch';
 import { scanMacroDefinitions } from './macros';
 import type { MacroTable } from './macros';
 import { link, relink } from './link/linker';
+import type { LinkedProgram } from './link/linker';
 import { analyzeConcurrency } from './concurrency/findings';
 import type { ConcurrencyResult } from './concurrency/findings';
 import { applyAllowRules } from './concurrency/suppress';
@@ -233,7 +234,7 @@ export class ProjectSession {
     // Calls added or removed without new function-pointer flows: keep the solved points-to state.
     const incremental = oldFacts && 'facts' in result ? relink(this.analysis.program, facts, this.profile, oldFacts, result.facts) : null;
     const program = incremental ?? link(facts, this.profile);
-    this.analysis = {
+    const analysis: Analysis = {
       root: this.root,
       program,
       facts,
@@ -241,7 +242,14 @@ export class ProjectSession {
       graph: graphJson(this.root, program, facts, [...this.skipped], { parseMs: 0, analysisMs: performance.now() - started, parserName: this.options.parser ?? 'wasm', workers: 0 }),
     };
     lap('link');
-    this.runConcurrency();
+    // Requests waiting since the update began are answered now, from the previous results (which
+    // stay consistent: the new program and findings replace them together below).
+    await new Promise((r) => setImmediate(r));
+    lap('yield');
+    const concurrency = this.computeConcurrency(program);
+    this.analysis = analysis;
+    this.concurrency = concurrency;
+    this.afterConcurrency();
     lap('concurrency');
     this.lastUpdate = { kind: 'relink', parse: parsed?.incremental ? 'incremental' : 'full', link: incremental ? 'incremental' : 'full', ms: performance.now() - started, phases };
     return true;
@@ -345,13 +353,19 @@ export class ProjectSession {
   }
 
   private runConcurrency(): void {
-    this.concurrency = analyzeConcurrency(this.analysis.program, this.profile);
-    if (this.model) {
-      applyAllowRules(this.concurrency.findings, this.model.allows);
-      this.concurrency.summary.suppressed = this.concurrency.findings.filter((f) => f.suppressed).length;
-      for (const c of FINDING_CLASSES) this.concurrency.summary.counts[c] = this.concurrency.findings.filter((f) => f.class === c && !f.suppressed).length;
-    }
+    this.concurrency = this.computeConcurrency(this.analysis.program);
     this.afterConcurrency();
+  }
+
+  /** The concurrency pass over `program`, with the model's allow rules applied. */
+  private computeConcurrency(program: LinkedProgram): ConcurrencyResult {
+    const result = analyzeConcurrency(program, this.profile);
+    if (this.model) {
+      applyAllowRules(result.findings, this.model.allows);
+      result.summary.suppressed = result.findings.filter((f) => f.suppressed).length;
+      for (const c of FINDING_CLASSES) result.summary.counts[c] = result.findings.filter((f) => f.class === c && !f.suppressed).length;
+    }
+    return result;
   }
 
   /** Model diagnostics that depend on the program's names; bumps the revision. */
