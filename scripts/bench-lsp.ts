@@ -42,6 +42,7 @@ async function startServer(root: string, cacheDir: string) {
   connection.onNotification(LogMessageNotification.type, (m) => {
     if (/ updated \(/.test(m.message)) updateLogs.push(m.message);
     if (/ indexed /.test(m.message)) indexLog = m.message;
+    if (m.type === 1) console.error(`server error: ${m.message}`);
   });
   connection.listen();
   const started = performance.now();
@@ -144,7 +145,9 @@ async function main(): Promise<void> {
           textDocument: { uri, version: ++version },
           contentChanges: [insert ? { range: { start: m.at, end: m.at }, text: m.text } : { range: { start: m.at, end }, text: '' }],
         });
-        await wait;
+        // A server that never answers must fail the bench, not hang it.
+        const answered = await Promise.race([wait.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+        if (!answered) throw new Error(`no publishDiagnostics within 60 s after ${m.name} edit ${i + 1}`);
         latencies.push(performance.now() - t0);
         await cold.settle();
       }
