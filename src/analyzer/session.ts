@@ -187,7 +187,13 @@ export class ProjectSession {
   async updateFile(relFile: string, text: string | null, changes?: readonly TextChange[]): Promise<boolean> {
     const previous = this.sources.get(relFile);
     if (!changes || text === null) this.dropTree(relFile);
-    if (previous === text || (previous === undefined && text === null)) return false;
+    if (previous === text || (previous === undefined && text === null)) {
+      // An editor opened the file: parse it now, so that its first edit re-parses incrementally.
+      if (changes && text !== null && !this.trees.has(relFile) && this.wantsFile(relFile)) {
+        this.trees.set(relFile, { tree: (await sharedParser(this.options.parser ?? 'wasm')).parse(text), text });
+      }
+      return false;
+    }
     const started = performance.now();
     const phases: Record<string, number> = {};
     let mark = started;
