@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProjectSession } from '../../src/analyzer/session';
 import { sharedParser } from '../../src/analyzer/analyze';
+import { createParserBackend } from '../../src/analyzer/parse/backends';
 import { applyChange, editTree, pointAt, treeEditFor } from '../../src/analyzer/incremental/edits';
 import type { TextChange } from '../../src/analyzer/incremental/edits';
 import type { SyntaxNode } from '../../src/analyzer/parse/syntax';
@@ -31,8 +32,14 @@ test('tree edits in UTF-16 units: points count \\n only, non-ASCII and astral ch
   });
 });
 
-test('an incrementally re-parsed tree equals a fresh parse (non-ASCII inserts and deletes)', async () => {
-  const parser = await sharedParser('wasm');
+const nativeParser = createParserBackend('native').catch(() => null);
+
+for (const backend of ['wasm', 'native'] as const) test(`an incrementally re-parsed tree equals a fresh parse (non-ASCII inserts and deletes; ${backend} backend)`, async (t) => {
+  const parser = backend === 'wasm' ? await sharedParser('wasm') : await nativeParser;
+  if (!parser) {
+    t.skip('the optional native tree-sitter binding is not installed');
+    return;
+  }
   let text = 'int f(void) {\n  g(1); // naïve\n  return h("é");\n}\n';
   const tree0 = parser.parse(text);
   const changes: TextChange[] = [
