@@ -38,57 +38,115 @@ function related(root: string, f: Finding): DiagnosticRelatedInformation[] {
   return out;
 }
 
+/** A finding's diagnostics, by file URI: at its wait (or offending call) and at the entry's first call; for a lock-order cycle, where each thread takes its second lock. */
+function findingDiagnostics(root: string, f: Finding, level: Exclude<Severity, 'off'>): [string, Diagnostic][] {
+  const out: [string, Diagnostic][] = [];
+  const uriOf = (file: string) => pathToUri(path.join(root, file));
+  const site = findingSite(f);
+  const info = related(root, f);
+  out.push([uriOf(site.file), { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } }]);
+  if (f.threads) {
+    // A lock-order cycle is reported where each thread takes its second lock.
+    for (const t of f.threads.slice(1)) out.push([uriOf(t.acquires.site.file), { range: siteRange(t.acquires.site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } }]);
+    return out;
+  }
+  const first = f.path[0];
+  if (first && (first.site.file !== site.file || first.site.line !== site.line)) {
+    out.push([uriOf(first.site.file), {
+      range: siteRange(first.site, shortName(first.to).length),
+      severity: SEVERITY[level],
+      source: 'lockpath',
+      code: f.class,
+      message: `${shortName(f.entry.function)} holds the ${f.lock} here and this call leads to a ${f.class}: ${f.message}`,
+      relatedInformation: info,
+      data: { id: f.id },
+    }]);
+  }
+  return out;
+}
+
+interface CachedFinding { root: string; level: Severity; revision: number; entries: [string, Diagnostic][] }
+
+/** Whether a finding refers to one of `files` (a site in it, or a file name in its text). */
+function mentions(x: unknown, files: Set<string>): boolean {
+  if (typeof x === 'string') {
+    for (const f of files) if (x.includes(f)) return true;
+    return false;
+  }
+  if (typeof x !== 'object' || x === null) return false;
+  if (Array.isArray(x)) return x.some((v) => mentions(v, files));
+  for (const v of Object.values(x)) if (mentions(v, files)) return true;
+  return false;
+}
+
+/**
+ * Diagnostics of findings, remembered per finding object: a finding that did not change keeps
+ * its diagnostics. Findings are new objects whenever the analysis recomputes them; the one change
+ * made in place — positions shifted after an edit that only moved code — is reported by the
+ * session (`shiftedSince`), and invalidates the findings that mention the shifted file.
+ */
+export class DiagnosticsCache {
+  private readonly cache = new WeakMap<Finding, CachedFinding>();
+
+  get(state: FolderState, f: Finding, level: Severity): [string, Diagnostic][] {
+    const session = state.session!;
+    const c = this.cache.get(f);
+    if (c && c.root === state.root && c.level === level) {
+      const shifted = c.revision === session.revision ? new Set<string>() : session.shiftedSince(c.revision);
+      if (shifted && (!shifted.size || !mentions(f, shifted))) {
+        c.revision = session.revision;
+        return c.entries;
+      }
+    }
+    const entries = level === 'off' || f.suppressed ? [] : findingDiagnostics(state.root, f, level);
+    this.cache.set(f, { root: state.root, level, revision: session.revision, entries });
+    return entries;
+  }
+}
+
 /** Diagnostics per file URI for a folder: at each wait (or offending call) and at the entry's first call. */
-export function diagnosticsFor(state: FolderState, severity: Record<string, Severity>): Map<string, Diagnostic[]> {
+export function diagnosticsFor(state: FolderState, severity: Record<string, Severity>, cache = new DiagnosticsCache()): Map<string, Diagnostic[]> {
   const out = new Map<string, Diagnostic[]>();
   const session = state.session;
   if (!session) return out;
-  const add = (file: string, d: Diagnostic) => {
-    const uri = pathToUri(path.join(state.root, file));
-    const list = out.get(uri);
-    if (list) list.push(d);
-    else out.set(uri, [d]);
-  };
   for (const f of session.findings) {
-    const level = severity[f.class] ?? 'warning';
-    if (f.suppressed || level === 'off') continue;
-    const site = findingSite(f);
-    const info = related(state.root, f);
-    add(site.file, { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } });
-    if (f.threads) {
-      // A lock-order cycle is reported where each thread takes its second lock.
-      for (const t of f.threads.slice(1)) add(t.acquires.site.file, { range: siteRange(t.acquires.site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } });
-      continue;
-    }
-    const first = f.path[0];
-    if (first && (first.site.file !== site.file || first.site.line !== site.line)) {
-      add(first.site.file, {
-        range: siteRange(first.site, shortName(first.to).length),
-        severity: SEVERITY[level],
-        source: 'lockpath',
-        code: f.class,
-        message: `${shortName(f.entry.function)} holds the ${f.lock} here and this call leads to a ${f.class}: ${f.message}`,
-        relatedInformation: info,
-        data: { id: f.id },
-      });
+    for (const [uri, d] of cache.get(state, f, severity[f.class] ?? 'warning')) {
+      const list = out.get(uri);
+      if (list) list.push(d);
+      else out.set(uri, [d]);
     }
   }
   return out;
 }
 
-/** Publishes the current diagnostics of every folder, clearing files that no longer have any. */
+/**
+ * Publishes the current diagnostics of every folder: files whose diagnostics changed (including
+ * files that no longer have any), plus the files in `always` (the document just edited). A file's
+ * diagnostics changed when a finding with diagnostics there is new, recomputed or gone.
+ */
 export class DiagnosticsPublisher {
-  private published = new Set<string>();
+  /** What each file was last sent: the diagnostic objects, compared by identity (cached per finding). */
+  private published = new Map<string, Diagnostic[]>();
+  private readonly cache = new DiagnosticsCache();
 
   constructor(private readonly connection: Connection, private readonly workspace: Workspace) {}
 
-  publishAll(): void {
+  publishAll(always: readonly string[] = []): void {
     const next = new Map<string, Diagnostic[]>();
     for (const state of this.workspace.folders.values()) {
-      for (const [uri, list] of diagnosticsFor(state, this.workspace.currentSettings.severity)) next.set(uri, [...(next.get(uri) ?? []), ...list]);
+      for (const [uri, list] of diagnosticsFor(state, this.workspace.currentSettings.severity, this.cache)) next.set(uri, [...(next.get(uri) ?? []), ...list]);
     }
-    for (const uri of this.published) if (!next.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
-    for (const [uri, diagnostics] of next) void this.connection.sendDiagnostics({ uri, diagnostics });
-    this.published = new Set(next.keys());
+    for (const uri of [...this.published.keys(), ...always]) if (!next.has(uri)) next.set(uri, []);
+    const sent = new Map<string, Diagnostic[]>();
+    for (const [uri, diagnostics] of next) {
+      if (diagnostics.length) sent.set(uri, diagnostics);
+      if (always.includes(uri) || !sameItems(this.published.get(uri), diagnostics)) void this.connection.sendDiagnostics({ uri, diagnostics });
+    }
+    this.published = sent;
   }
+}
+
+function sameItems(a: readonly Diagnostic[] | undefined, b: readonly Diagnostic[]): boolean {
+  if (!a) return b.length === 0;
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -14,8 +14,16 @@ export function uriToPath(uri: string): string | null {
   }
 }
 
+const uris = new Map<string, string>();
+
+/** Memoized: diagnostics convert the same few hundred paths thousands of times per publish. */
 export function pathToUri(p: string): string {
-  return pathToFileURL(p).toString();
+  let uri = uris.get(p);
+  if (uri === undefined) {
+    if (uris.size > 50_000) uris.clear();
+    uris.set(p, (uri = pathToFileURL(p).toString()));
+  }
+  return uri;
 }
 
 export function siteRange(site: Site, length = 1): Range {

@@ -7,7 +7,7 @@ import {
   CodeLensRefreshRequest,
 } from 'vscode-languageserver/node';
 import type { InitializeParams, InitializeResult, WorkspaceFolder } from 'vscode-languageserver/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_SETTINGS, resolveSettings } from '../shared/settings';
 import type { InitializationOptions } from '../shared/protocol';
 import { MODEL_FILE_NAME } from '../analyzer/project';
@@ -20,9 +20,12 @@ import { incoming, outgoing, prepare } from './callHierarchy';
 import { registerCustomRequests } from './customRequests';
 import { isModelFile, modelCompletion, modelDiagnostics } from './modelFileFeatures';
 import { uriToPath } from './lsp';
+import { ChangeRecorder } from './changeRecorder';
+import type { TextChange } from '../analyzer/incremental/edits';
 
 const connection = createConnection(ProposedFeatures.all);
-const documents = new TextDocuments(TextDocument);
+const recorder = new ChangeRecorder();
+const documents = new TextDocuments(recorder.documentsConfiguration());
 let workspace: Workspace;
 let publisher: DiagnosticsPublisher;
 let folders: WorkspaceFolder[] = [];
@@ -38,7 +41,7 @@ function refreshCodeLenses(): void {
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   const init = (params.initializationOptions ?? {}) as InitializationOptions;
   const cacheDir = init.cacheDir ?? process.env.LOCKPATH_CACHE_DIR;
-  workspace = new Workspace(connection, DEFAULT_SETTINGS, cacheDir ? path.join(cacheDir, 'facts') : undefined);
+  workspace = new Workspace(connection, DEFAULT_SETTINGS, cacheDir);
   publisher = new DiagnosticsPublisher(connection, workspace);
   folders = params.workspaceFolders ?? (params.rootUri ? [{ uri: params.rootUri, name: 'root' }] : []);
   supportsConfiguration = !!params.capabilities.workspace?.configuration;
@@ -75,6 +78,8 @@ async function indexFolder(folder: WorkspaceFolder): Promise<void> {
   publisher.publishAll();
   publishOpenModelFiles();
   refreshCodeLenses();
+  const state = workspace.folders.get(folder.uri);
+  if (state) workspace.afterIndex(state);
 }
 
 connection.onInitialized(async () => {
@@ -106,21 +111,26 @@ connection.onDidChangeConfiguration(async () => {
 
 // ------------------------------------------------------------------ edits and files on disk
 
-/**
- * Updates run at once; while one runs for a document, later edits only replace the text to apply
- * next, so a burst of keystrokes costs at most one extra analysis.
- */
-const updates = new Map<string, { next: (() => Promise<string | null>) | null }>();
+/** A file's new content: its text (null: gone) and, for open documents, the editor's changes that led there. */
+type Content = { text: string | null; changes?: TextChange[] };
+type ContentSource = () => Promise<Content>;
 
-function scheduleUpdate(uri: string, text: () => Promise<string | null>): void {
+/**
+ * Updates run at once; while one runs for a document, later edits only replace the source to read
+ * next (an open document's changes accumulate in the recorder until read), so a burst of
+ * keystrokes costs at most one extra analysis, of the latest text.
+ */
+const updates = new Map<string, { next: ContentSource | null }>();
+
+function scheduleUpdate(uri: string, text: ContentSource): void {
   const running = updates.get(uri);
   if (running) {
     running.next = text;
     return;
   }
-  const state: { next: (() => Promise<string | null>) | null } = { next: null };
+  const state: { next: ContentSource | null } = { next: null };
   updates.set(uri, state);
-  const run = async (source: () => Promise<string | null>): Promise<void> => {
+  const run = async (source: ContentSource): Promise<void> => {
     try {
       await applyUpdate(uri, source);
     } catch (err) {
@@ -134,23 +144,39 @@ function scheduleUpdate(uri: string, text: () => Promise<string | null>): void {
   setImmediate(() => void run(text));
 }
 
-async function applyUpdate(uri: string, text: () => Promise<string | null>): Promise<void> {
+async function applyUpdate(uri: string, source: ContentSource): Promise<void> {
   const loc = workspace.locate(uri);
   if (!loc) return;
   if (isModelFile(uri) && path.basename(uri) === MODEL_FILE_NAME) {
-    await workspace.enqueue(loc.state, async () => loc.state.session?.updateModel(await text()));
+    await workspace.enqueue(loc.state, async () => loc.state.session?.updateModel((await source()).text));
   } else {
     if (!loc.state.session?.wantsFile(loc.rel)) return;
-    const changed = await workspace.enqueue(loc.state, async () => loc.state.session?.updateFile(loc.rel, await text()) ?? false);
+    const changed = await workspace.enqueue(loc.state, async () => {
+      // Read the content only now, after earlier updates: the changes taken are exactly those
+      // since the text the session saw last.
+      const { text, changes } = await source();
+      const session = loc.state.session;
+      if (!session) return false;
+      const changed = await session.updateFile(loc.rel, text, changes);
+      const u = session.lastUpdate;
+      if (changed && u) connection.console.log(`lockpath: ${loc.rel} updated (${u.kind}${u.link ? `, ${u.link} link` : ''}, ${u.parse} parse) in ${u.ms.toFixed(0)} ms${u.phases ? `: ${Object.entries(u.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}`);
+      return changed;
+    });
     if (!changed) return;
   }
   workspace.sendStatus(loc.state);
-  publisher.publishAll();
+  // The edited document always gets a fresh publish (its diagnostics may have moved with the
+  // text); other files only when their diagnostics changed.
+  publisher.publishAll(documents.get(uri) ? [uri] : []);
   publishOpenModelFiles();
   refreshCodeLenses();
 }
 
-async function readDisk(uri: string): Promise<string | null> {
+async function readDisk(uri: string): Promise<Content> {
+  return { text: await readDiskText(uri) };
+}
+
+async function readDiskText(uri: string): Promise<string | null> {
   const file = uriToPath(uri);
   if (!file) return null;
   try {
@@ -168,14 +194,15 @@ documents.onDidChangeContent((e) => {
     return;
   }
   const doc = e.document;
-  scheduleUpdate(doc.uri, async () => doc.getText());
+  scheduleUpdate(doc.uri, async () => (documents.get(doc.uri) === doc ? recorder.take(doc) : { text: doc.getText() }));
 });
 
 documents.onDidSave((e) => {
-  if (isModelFile(e.document.uri)) scheduleUpdate(e.document.uri, async () => e.document.getText());
+  if (isModelFile(e.document.uri)) scheduleUpdate(e.document.uri, async () => ({ text: e.document.getText() }));
 });
 
 documents.onDidClose((e) => {
+  recorder.forget(e.document.uri);
   // The editor's unsaved text no longer counts: go back to the file on disk.
   if (!isModelFile(e.document.uri)) scheduleUpdate(e.document.uri, () => readDisk(e.document.uri));
 });
@@ -183,7 +210,7 @@ documents.onDidClose((e) => {
 connection.onDidChangeWatchedFiles((e) => {
   for (const change of e.changes) {
     if (documents.get(change.uri)) continue; // open documents are tracked through didChange
-    scheduleUpdate(change.uri, () => (change.type === FileChangeType.Deleted ? Promise.resolve(null) : readDisk(change.uri)));
+    scheduleUpdate(change.uri, () => (change.type === FileChangeType.Deleted ? Promise.resolve({ text: null }) : readDisk(change.uri)));
   }
 });
 

@@ -25,6 +25,7 @@ export class Workspace {
   readonly folders = new Map<string, FolderState>();
   private queue = new Map<string, Promise<unknown>>();
 
+  /** `cacheDir`: the extension's storage folder, for per-file facts and whole-tree snapshots. */
   constructor(private readonly connection: Connection, private settings: LockpathSettings, private readonly cacheDir: string | undefined) {}
 
   setSettings(settings: LockpathSettings): void {
@@ -47,14 +48,14 @@ export class Workspace {
       parser: this.settings.parser,
       selection: { include: this.settings.include, exclude: this.settings.exclude },
       signal: abort.signal,
-      ...(this.cacheDir ? { cacheDir: this.cacheDir } : {}),
+      ...(this.cacheDir ? { cacheDir: path.join(this.cacheDir, 'facts'), snapshotDir: path.join(this.cacheDir, 'snapshots') } : {}),
       onProgress: (parsed, total) => {
         progress?.report(`${parsed} of ${total} files parsed`, total ? Math.floor((parsed / total) * 100) : undefined);
         void this.connection.sendNotification(StatusNotification, { state: 'indexing', folder: uri, parsed, total });
       },
     }).then((session) => {
       state.session = session;
-      this.connection.console.info(`lockpath: indexed ${root} in ${Date.now() - started} ms: ${session.analysis.graph.stats.filesParsed} files, ${session.findings.length} findings`);
+      this.connection.console.info(`lockpath: indexed ${root} in ${Date.now() - started} ms (${session.startedFrom === 'snapshot' ? 'restored from the snapshot' : 'analysed'}; ${Object.entries(session.startPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} ms): ${session.analysis.graph.stats.filesParsed} files, ${session.findings.length} findings`);
       this.sendStatus(state);
       return session;
     }, (err: Error) => {
@@ -63,6 +64,22 @@ export class Workspace {
       return null;
     }).finally(() => progress?.done());
     await state.ready;
+  }
+
+  /**
+   * Work left after a folder's results were published: store the snapshot for the next start
+   * (queued like an update, so it never interleaves with one), and load the parser a restored
+   * session has not needed yet, so the first edit does not pay for it.
+   */
+  afterIndex(state: FolderState): void {
+    const session = state.session;
+    if (!session) return;
+    setTimeout(() => {
+      void this.enqueue(state, async () => {
+        if (await session.saveSnapshot()) this.connection.console.info(`lockpath: stored the snapshot of ${state.root}`);
+        await session.warmUp();
+      }).catch((err: Error) => this.connection.console.error(`lockpath: storing the snapshot of ${state.root} failed: ${err.message}`));
+    }, 0);
   }
 
   removeFolder(uri: string): void {

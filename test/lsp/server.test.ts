@@ -2,7 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -14,6 +15,8 @@ import {
 import type { CallHierarchyItem, Diagnostic, MarkupContent, ProtocolConnection, PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
 import { FindingsRequest, TraceRequest } from '../../src/shared/protocol';
 import { FIXTURES, REPO } from '../support/analyze';
+import { tempDir } from '../support/tempDir';
+import { ProjectSession } from '../../src/analyzer/session';
 
 // The built server bundle, over stdio, driven with vscode-languageserver-protocol as VS Code would.
 const ROOT = path.join(FIXTURES, 'redis_module');
@@ -162,6 +165,41 @@ test('.lockpath files: syntax errors with positions, and completion of directive
   assert.ok(labels.includes('thread-root') && labels.includes('allow'));
   const names = await connection.sendRequest(CompletionRequest.type, { textDocument: { uri: modelUri }, position: { line: 0, character: 8 } });
   assert.ok((Array.isArray(names) ? names : names?.items ?? []).some((i) => i.label === 'set_workers'));
+});
+
+test('incremental edits with non-ASCII text move diagnostics by UTF-16 units and match a full analysis of the final text', async () => {
+  let text = open('config.c');
+  const entryCall = () => (diagnostics.get(uri('config.c')) ?? []).find((d) => /set_workers holds the GIL here/.test(d.message));
+  await waitFor(() => !!entryCall(), 'entry-call diagnostic in config.c');
+  const before = entryCall()!.range.start;
+  const edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }[] = [];
+  const send = async (start: { line: number; character: number }, end: { line: number; character: number }, insert: string) => {
+    edits.push({ range: { start, end }, text: insert });
+    await connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: uri('config.c'), version: edits.length + 1 }, contentChanges: [{ range: { start, end }, text: insert }] });
+  };
+  // Same line, before the call: é is one UTF-16 code unit, 😀 two (and four UTF-8 bytes).
+  const comment = '/* é😀 */ ';
+  const at = position(text, 'workers_set_num_threads(); // expect-edge', 0, 'set_workers(const char');
+  await send(at, at, comment);
+  text = text.replace('workers_set_num_threads(); // expect-edge', comment + 'workers_set_num_threads(); // expect-edge');
+  await waitFor(() => entryCall()?.range.start.character === before.character + comment.length, 'diagnostic moved right by the comment length in UTF-16 units');
+  assert.equal(entryCall()!.range.start.line, before.line);
+  // A new first line, then part of it deleted again: the diagnostic moves down one line.
+  await send({ line: 0, character: 0 }, { line: 0, character: 0 }, '// ünïcødé 😀 header\n');
+  await send({ line: 0, character: 3 }, { line: 0, character: 10 }, '');
+  text = '// 😀 header\n' + text;
+  await waitFor(() => entryCall()?.range.start.line === before.line + 1, 'diagnostic moved down a line');
+  assert.equal(entryCall()!.range.start.character, before.character + comment.length);
+  // The server's findings equal those of a fresh analysis of the final text.
+  const fresh = tempDir(path.join(os.tmpdir(), 'lockpath-lsp-'));
+  cpSync(ROOT, fresh, { recursive: true });
+  writeFileSync(path.join(fresh, 'config.c'), text);
+  const reference = await ProjectSession.open(fresh, { workers: 0 });
+  const served = await connection.sendRequest(FindingsRequest, {});
+  const expected = reference.findings.map((f) => ({ id: f.id, class: f.class, message: f.message, site: f.wait?.site ?? f.call!.site }));
+  assert.deepEqual(served.map((f) => ({ id: f.id, class: f.class, message: f.message, site: f.site })), expected);
+  const serverTrace = await connection.sendRequest(TraceRequest, { from: 'set_workers', to: 'barrier_wait_and_destroy' });
+  assert.ok(serverTrace.paths[0].hops.some((h) => h.site.file === 'config.c' && h.site.line === before.line + 2 && h.site.col === before.character + comment.length + 1), 'trace hops carry the shifted site');
 });
 
 test('an edit that removes the blocking call clears the diagnostics whose evidence changed', async () => {

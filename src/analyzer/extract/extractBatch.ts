@@ -1,5 +1,5 @@
 import type { FileFacts } from '../model';
-import type { ParserBackend } from '../parse/syntax';
+import type { ParserBackend, SyntaxTree } from '../parse/syntax';
 import { MacroTable, scanMacroDefinitions } from '../macros';
 import type { MacroDef } from '../macros';
 import { FileExtractor, SnippetCache } from './extractFile';
@@ -46,10 +46,17 @@ export class BatchCaches {
   }
 }
 
-/** `caches`, if given, must have been used with the same parser and shared macro table only. */
-export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>, caches?: BatchCaches): ExtractResult[] {
+/**
+ * `caches`, if given, must have been used with the same parser and shared macro table only.
+ * `reuse` (the language server's single-file updates): already-parsed trees of some jobs' texts,
+ * kept by the caller for incremental parsing, and caches the caller keeps across calls (it must
+ * drop `expansions` when the macros in scope change; `snippets` depend on the text only).
+ */
+export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>, caches?: BatchCaches,
+  reuse?: { trees?: ReadonlyMap<string, SyntaxTree>; snippets?: SnippetCache; expansions?: Map<string, ExpansionResult> }): ExtractResult[] {
   const own = caches ?? new BatchCaches(parser);
-  const { snippets, sharedExpansions } = own;
+  const snippets = reuse?.snippets ?? own.snippets;
+  const { sharedExpansions } = own;
   try {
     return jobs.map((job) => {
       snippets.trim();
@@ -58,8 +65,8 @@ export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend,
         const visible = job.visibleHeaders ? new Set(job.visibleHeaders) : null;
         const scope = defs || visible ? new FileMacroScope(sharedMacros, defs ?? [], visible) : sharedMacros;
         // Expansions depend on the macros in scope: shared by files that define none of their own.
-        const expansions = defs || visible ? new Map<string, ExpansionResult>() : sharedExpansions;
-        return { file: job.file, facts: new FileExtractor(job.file, job.text, scope, parser, { snippets, expansions }).extract() };
+        const expansions = reuse?.expansions ?? (defs || visible ? new Map<string, ExpansionResult>() : sharedExpansions);
+        return { file: job.file, facts: new FileExtractor(job.file, job.text, scope, parser, { snippets, expansions }).extract(reuse?.trees?.get(job.file)) };
       } catch (err) {
         // One file the extractor cannot handle must not cost the whole tree.
         return { file: job.file, error: (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err) };

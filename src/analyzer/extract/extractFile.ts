@@ -64,15 +64,16 @@ export class FileExtractor {
     };
   }
 
-  extract(): FileFacts {
-    const tree = this.parser.parse(this.text);
+  /** `parsed`: a tree of this text the caller keeps (for incremental re-parsing); not deleted here. */
+  extract(parsed?: SyntaxTree): FileFacts {
+    const tree = parsed ?? this.parser.parse(this.text);
     try {
       const root = tree.rootNode;
       this.facts.errorNodes = root.hasError ? countErrors(root) : 0;
       this.visitTopLevel(root);
       this.functionsFromDefinitionMacros();
     } finally {
-      tree.delete?.();
+      if (!parsed) tree.delete?.();
     }
     return this.facts;
   }

@@ -4,6 +4,8 @@ import { SYNC_EDGE_KINDS } from '../graph';
 import type { Profile } from '../profile/profile';
 import { PointsToSolver } from './pointsTo';
 import { SymbolTable } from './symbols';
+import { positionOnlyChange } from '../incremental/shift';
+import type { PositionMap } from '../incremental/shift';
 
 /** A function address taken at one site (inside a function, or in a file-scope initializer). */
 interface Origin { target: number; site: Site; inFn: number }
@@ -38,7 +40,76 @@ export interface LinkedProgram {
 }
 
 export function link(files: readonly FileFacts[], profile: Profile): LinkedProgram {
-  return new Linker(files, profile).run();
+  const linker = new Linker(files, profile);
+  const program = linker.run();
+  linkers.set(program, linker);
+  return program;
+}
+
+/**
+ * What `link` computed beyond the facts, as plain data: with the same facts and profile,
+ * `restoreProgram` rebuilds the same program without solving points-to again (a warm start).
+ */
+export interface SavedLink {
+  functions: FunctionNode[];
+  edges: Edge[];
+  callEdges: number[][][];
+  unresolved: UnresolvedCall[];
+  externalApiCalls: number;
+  indirectSites: { total: number; resolved: number; unresolved: number };
+  /** Field storage keys noted so far, by field name (reads through unknown types expand to them). */
+  fieldKeys: [string, string[]][];
+}
+
+const linkers = new WeakMap<LinkedProgram, Linker>();
+
+/**
+ * What linking reads from a file besides calls that pass no function address to a named callee
+ * (those only add edges, never points-to constraints): everything else must be unchanged, up to
+ * positions, for `relink` to reuse the solved points-to state.
+ */
+function linkInputs(f: FileFacts): unknown {
+  return {
+    ...f,
+    notes: [],
+    errorNodes: 0,
+    functions: f.functions.map((fn) => ({
+      name: fn.name, isStatic: fn.isStatic, site: fn.site, definedByMacro: fn.definedByMacro ?? null, params: fn.params, returnType: fn.returnType,
+      flows: fn.flows, addressTaken: fn.addressTaken,
+      calls: fn.calls.filter((c) => !(c.callee.k === 'name' && c.args.every((a) => a.length === 0))),
+    })),
+  };
+}
+
+/**
+ * `link(files, profile)` after one file's facts changed from `oldFacts` to `newFacts`, reusing
+ * `previous`'s solved points-to state when the file's link inputs are unchanged up to positions
+ * (a call added, removed or moved, control flow changed). Returns null when that does not hold
+ * or `previous` has no solved state (restored from a snapshot): the caller links from scratch.
+ */
+export function relink(previous: LinkedProgram, files: readonly FileFacts[], profile: Profile, oldFacts: FileFacts, newFacts: FileFacts): LinkedProgram | null {
+  const prev = linkers.get(previous);
+  if (!prev || prev.profile !== profile || oldFacts.file !== newFacts.file) return null;
+  const map = positionOnlyChange(linkInputs(oldFacts) as FileFacts, linkInputs(newFacts) as FileFacts);
+  if (!map) return null;
+  const linker = new Linker(files, profile);
+  const program = linker.relinkFrom(prev, newFacts.file, map);
+  if (program) linkers.set(program, linker);
+  return program;
+}
+
+/** The saved form of a program made by `link` (or restored); null for anything else. */
+export function saveLink(program: LinkedProgram): SavedLink | null {
+  const linker = linkers.get(program);
+  return linker ? linker.saved(program) : null;
+}
+
+/** The program `link(files, profile)` gave when `saved` was taken; null when `saved` does not fit these facts. */
+export function restoreProgram(files: readonly FileFacts[], profile: Profile, saved: SavedLink): LinkedProgram | null {
+  const linker = new Linker(files, profile);
+  const program = linker.restore(saved);
+  if (program) linkers.set(program, linker);
+  return program;
 }
 
 class Linker {
@@ -47,12 +118,17 @@ class Linker {
   private readonly idToIndex = new Map<string, number>();
   private readonly defIndex = new Map<FunctionFacts, number>();
   private readonly externals = new Map<string, number>();
-  private readonly solver = new PointsToSolver();
-  private readonly origins: Origin[] = [];
+  private solver = new PointsToSolver();
+  private origins: Origin[] = [];
   private readonly originKeys = new Map<string, number>();
   private readonly fieldKeysByName = new Map<string, Set<string>>();
-  private readonly globalsWithFlows = new Set<string>();
-  private readonly addressTaken = new Set<string>();
+  private globalsWithFlows = new Set<string>();
+  private addressTaken = new Set<string>();
+  /**
+   * The state right after points-to solving, which depends only on the facts' link inputs
+   * (`linkInputs`): a relink after an edit that leaves them unchanged starts from here.
+   */
+  private solved: { fns: number; origins: number; fieldKeys: [string, string[]][] } | null = null;
   private readonly edges: Edge[] = [];
   private readonly edgeKeys = new Map<string, number>();
   private readonly edgeOrigins = new Map<number, Set<number>>();
@@ -63,7 +139,7 @@ class Linker {
   private readonly threadCreators: Map<string, number>;
   private readonly registrarArgs = new Map<string, number[]>();
 
-  constructor(private readonly files: readonly FileFacts[], private readonly profile: Profile) {
+  constructor(private readonly files: readonly FileFacts[], readonly profile: Profile) {
     this.symbols = new SymbolTable(files);
     this.registrations = new Map(profile.registrations.map((r) => [r.api, r]));
     this.threadCreators = new Map(profile.threadCreators.map((t) => [t.api, t.startArg]));
@@ -78,9 +154,90 @@ class Linker {
     this.indexFunctions();
     this.generateConstraints();
     this.solver.solve();
+    this.solved = { fns: this.fns.length, origins: this.origins.length, fieldKeys: [...this.fieldKeysByName].map(([f, keys]) => [f, [...keys]]) };
     const indirectSites = this.buildCallEdges();
     this.markEntriesAndThreads();
     this.inferHandoffs();
+    return this.program(indirectSites);
+  }
+
+  /**
+   * Links `this.files` starting from `prev`'s solved points-to state, which is valid because the
+   * edited file's link inputs are unchanged up to the positions in `map`. Returns null (the
+   * caller links from scratch) when the states cannot be lined up.
+   */
+  relinkFrom(prev: Linker, file: string, map: PositionMap): LinkedProgram | null {
+    const solved = prev.solved;
+    if (!solved) return null;
+    this.indexFunctions();
+    const defined = this.fns.length;
+    for (let i = 0; i < defined; i++) if (prev.fns[i]?.node.id !== this.fns[i].node.id || !prev.fns[i].node.defined) return null;
+    // Externals met while generating constraints, in the same order (the same indices).
+    for (let i = defined; i < solved.fns; i++) {
+      const node = prev.fns[i].node;
+      if (node.defined || this.fns[this.external(node.name)].node.id !== node.id || this.fns.length !== i + 1) return null;
+    }
+    const origins: Origin[] = [];
+    for (const o of prev.origins.slice(0, solved.origins)) {
+      if (o.site.file !== file) { origins.push(o); continue; }
+      const p = map.point(o.site.line, o.site.col);
+      if (!p) return null;
+      origins.push({ ...o, site: { file, line: p.line, col: p.col } });
+    }
+    this.origins = origins;
+    origins.forEach((o, id) => this.originKeys.set(`${o.target}|${o.site.file}:${o.site.line}:${o.site.col}|${o.inFn}`, id));
+    for (const [field, keys] of solved.fieldKeys) this.fieldKeysByName.set(field, new Set(keys));
+    // Nothing after solving adds constraints (resolution only looks points-to sets up), so the
+    // solver is shared as is.
+    this.solver = prev.solver;
+    this.globalsWithFlows = prev.globalsWithFlows;
+    this.addressTaken = prev.addressTaken;
+    this.solved = { ...solved, fieldKeys: solved.fieldKeys };
+    const indirectSites = this.buildCallEdges();
+    this.markEntriesAndThreads();
+    this.inferHandoffs();
+    return this.program(indirectSites);
+  }
+
+  restore(saved: SavedLink): LinkedProgram | null {
+    this.indexFunctions();
+    // Defined functions come first, in facts order; externals follow in the order linking met them.
+    const defined = this.fns.length;
+    if (saved.functions.length < defined || saved.callEdges.length > saved.functions.length) return null;
+    for (let i = 0; i < defined; i++) {
+      const node = saved.functions[i];
+      if (node.id !== this.fns[i].node.id || !node.defined || node.line !== this.fns[i].node.line) return null;
+      this.fns[i].node = node;
+    }
+    for (let i = defined; i < saved.functions.length; i++) {
+      const node = saved.functions[i];
+      if (node.defined || this.idToIndex.has(node.id)) return null;
+      this.fns.push({ node });
+      this.externals.set(node.name, i);
+      this.idToIndex.set(node.id, i);
+    }
+    for (const e of saved.edges) if (!this.idToIndex.has(e.from) || !this.idToIndex.has(e.to)) return null;
+    for (const [field, keys] of saved.fieldKeys) this.fieldKeysByName.set(field, new Set(keys));
+    this.edges.push(...saved.edges);
+    this.callEdges = saved.callEdges;
+    this.unresolved.push(...saved.unresolved);
+    this.externalApiCalls = saved.externalApiCalls;
+    return this.program(saved.indirectSites);
+  }
+
+  saved(program: LinkedProgram): SavedLink {
+    return {
+      functions: program.functions,
+      edges: program.edges,
+      callEdges: program.callEdges,
+      unresolved: program.unresolved,
+      externalApiCalls: program.externalApiCalls,
+      indirectSites: program.indirectSites,
+      fieldKeys: [...this.fieldKeysByName].map(([f, keys]) => [f, [...keys]]),
+    };
+  }
+
+  private program(indirectSites: { total: number; resolved: number; unresolved: number }): LinkedProgram {
     const { out, inn, edgeFrom, edgeTo } = this.adjacency();
     return {
       edgeFrom,

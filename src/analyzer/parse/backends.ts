@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import type { BackendName, ParserBackend, SyntaxTree } from './syntax';
-import { fieldIdsOf, wasmRuntimeSupported, wasmTree } from './wasmNodes';
+import { LIBRARY_TREE, fieldIdsOf, wasmRuntimeSupported, wasmTree } from './wasmNodes';
 import type { WasmRuntime } from './wasmNodes';
 
 const localRequire = createRequire(__filename);
@@ -49,11 +49,13 @@ async function createWasmBackend(libraryNodes: boolean): Promise<ParserBackend> 
   const fieldIds = fieldIdsOf(language.fields);
   return {
     name: 'wasm',
-    parse(text: string): SyntaxTree {
-      const tree = parser.parse(text);
+    parse(text: string, oldTree?: SyntaxTree): SyntaxTree {
+      // A WasmNode tree carries the library tree it reads; that one is what tree-sitter re-uses.
+      const old = oldTree ? ((oldTree as unknown as Record<symbol, unknown>)[LIBRARY_TREE] ?? oldTree) : undefined;
+      const tree = parser.parse(text, old as Parameters<typeof parser.parse>[1]);
       if (!tree) throw new Error('tree-sitter returned no tree');
       if (!direct) return tree as unknown as SyntaxTree;
-      return wasmTree(rt, transferBuffer, tree as unknown as { 0: number; delete(): void }, types, fieldIds, text);
+      return wasmTree(rt, transferBuffer, tree as unknown as Parameters<typeof wasmTree>[2], types, fieldIds, text);
     },
   };
 }
@@ -71,10 +73,10 @@ function createNativeBackend(): ParserBackend {
   parser.setLanguage(language);
   return {
     name: 'native',
-    parse(text: string): SyntaxTree {
+    parse(text: string, oldTree?: SyntaxTree): SyntaxTree {
       // The native binding reads its input in chunks; feeding slices avoids its 32 KiB default
       // buffer limit on large files.
-      return parser.parse((index: number) => (index < text.length ? text.slice(index, index + 65536) : null));
+      return parser.parse((index: number) => (index < text.length ? text.slice(index, index + 65536) : null), oldTree);
     },
   };
 }

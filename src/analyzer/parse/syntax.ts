@@ -17,11 +17,21 @@ export interface SyntaxNode {
   childForFieldName(name: string): SyntaxNode | null;
 }
 
-export interface SyntaxTree { readonly rootNode: SyntaxNode; delete?(): void }
+/**
+ * A text edit in tree-sitter's terms. Both backends parse JS strings as UTF-16, so indices and
+ * columns are UTF-16 code units (the same unit as LSP positions); rows count '\n' only.
+ */
+export interface TreeEdit {
+  startIndex: number; oldEndIndex: number; newEndIndex: number;
+  startPosition: Point; oldEndPosition: Point; newEndPosition: Point;
+}
+
+export interface SyntaxTree { readonly rootNode: SyntaxNode; delete?(): void; edit?(edit: TreeEdit): void }
 
 export interface ParserBackend {
   readonly name: BackendName;
-  parse(text: string): SyntaxTree;
+  /** `oldTree`, already edited to match `text`, lets tree-sitter reuse its unchanged subtrees. */
+  parse(text: string, oldTree?: SyntaxTree): SyntaxTree;
 }
 
 export type BackendName = 'wasm' | 'native';

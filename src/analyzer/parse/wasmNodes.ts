@@ -1,4 +1,4 @@
-import type { Point, SyntaxNode, SyntaxTree } from './syntax';
+import type { TreeEdit, Point, SyntaxNode, SyntaxTree } from './syntax';
 
 // Syntax nodes of web-tree-sitter trees, read straight from the WASM heap.
 //
@@ -8,7 +8,8 @@ import type { Point, SyntaxNode, SyntaxTree } from './syntax';
 // reads `type` about 2.7 million times on RediSearch, so that marshalling, not the extractor's
 // own logic, dominated extraction. These nodes call the same exported functions with the same
 // transfer-buffer layout, but write the buffer through HEAP32 directly and remember what they
-// have read (trees are never edited, so a node's values never change).
+// have read (a tree is edited only to be handed back to the parser as the old tree, after which
+// nothing reads its nodes, so a node's values never change while it is read).
 //
 // The layout is web-tree-sitter's (pinned in package.json): a node is 5 int32 in the transfer
 // buffer (id, start index in UTF-16 code units, start row, start column, context), and child
@@ -185,8 +186,11 @@ export function fieldIdsOf(fields: readonly (string | null | undefined)[]): Map<
 }
 
 /** Wraps a parsed web-tree-sitter tree so its nodes are WasmNodes. */
+/** The library tree behind a WasmNode tree: what tree-sitter's incremental re-parse needs as the old tree. */
+export const LIBRARY_TREE = Symbol('lockpath.libraryTree');
+
 export function wasmTree(
-  rt: WasmRuntime, transferBuffer: number, tree: { 0: number; delete(): void }, types: readonly (string | undefined)[],
+  rt: WasmRuntime, transferBuffer: number, tree: { 0: number; delete(): void; edit(e: TreeEdit): void }, types: readonly (string | undefined)[],
   fieldIds: ReadonlyMap<string, number>, text: string,
 ): SyntaxTree {
   const ctx = new TreeContext(rt, transferBuffer, tree[0], types, fieldIds, text);
@@ -200,5 +204,9 @@ export function wasmTree(
       return root!;
     },
     delete: () => tree.delete(),
-  };
+    // An edited tree is only handed back to the parser as the old tree; nodes read from it before
+    // the edit keep their cached (pre-edit) values, which nothing reads afterwards.
+    edit: (e: TreeEdit) => { root = undefined; tree.edit(e); },
+    [LIBRARY_TREE]: tree,
+  } as SyntaxTree;
 }
