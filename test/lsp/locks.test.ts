@@ -1,40 +1,34 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  CodeLensRequest, ConfigurationRequest, createProtocolConnection, DidOpenTextDocumentNotification, ExitNotification, HoverRequest,
-  InitializedNotification, InitializeRequest, PublishDiagnosticsNotification, RegistrationRequest, ShutdownRequest,
-  StreamMessageReader, StreamMessageWriter, WorkDoneProgressCreateRequest,
+  CodeLensRequest, DidOpenTextDocumentNotification, HoverRequest, InitializedNotification, InitializeRequest, PublishDiagnosticsNotification,
 } from 'vscode-languageserver-protocol/node';
 import type { Diagnostic, MarkupContent, ProtocolConnection, PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
-import { FIXTURES, REPO } from '../support/analyze';
+import { FIXTURES } from '../support/analyze';
+import { spawnServer, stopServer } from '../support/lspServer';
+import type { ServerProcess } from '../support/lspServer';
 
 // Lock-order findings through the real server over stdio: a diagnostic where each thread takes its
 // second lock, a hover that tells both threads' stories, and CodeLens on the cycle's functions.
 const ROOT = path.join(FIXTURES, 'findings', 'gil_writers_mutex_bad');
 const FILE = 'graph.c';
 const uri = pathToFileURL(path.join(ROOT, FILE)).toString();
-let server: ChildProcessWithoutNullStreams;
+let started: ServerProcess;
 let connection: ProtocolConnection;
 let published: Diagnostic[] | null = null;
 let onPublish: (() => void) | null = null;
 
 before(async () => {
-  server = spawn(process.execPath, [path.join(REPO, 'dist', 'server.js'), '--stdio'], { stdio: 'pipe' });
-  server.stderr.on('data', () => undefined);
-  connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
+  started = spawnServer();
+  connection = started.connection;
   connection.onNotification(PublishDiagnosticsNotification.type, (p: PublishDiagnosticsParams) => {
     if (p.uri !== uri) return;
     published = p.diagnostics;
     onPublish?.();
   });
-  connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
-  connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => ({})));
-  connection.onRequest(RegistrationRequest.type, () => null);
   connection.listen();
   await connection.sendRequest(InitializeRequest.type, {
     processId: process.pid,
@@ -45,12 +39,7 @@ before(async () => {
   await connection.sendNotification(InitializedNotification.type, {});
 });
 
-after(async () => {
-  await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
-  await connection.sendNotification(ExitNotification.type).catch(() => undefined);
-  connection.dispose();
-  server.kill();
-});
+after(() => stopServer(started));
 
 const text = readFileSync(path.join(ROOT, FILE), 'utf8');
 const lineOf = (needle: string, from = 0) => text.slice(0, text.indexOf(needle, from)).split('\n').length - 1;

@@ -1,27 +1,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  CallHierarchyOutgoingCallsRequest, CallHierarchyPrepareRequest, CodeLensRequest, CompletionRequest, ConfigurationRequest,
-  createProtocolConnection, DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, ExitNotification, HoverRequest,
-  InitializedNotification, InitializeRequest, PublishDiagnosticsNotification, RegistrationRequest, ShutdownRequest,
-  StreamMessageReader, StreamMessageWriter, WorkDoneProgressCreateRequest,
+  CallHierarchyOutgoingCallsRequest, CallHierarchyPrepareRequest, CodeLensRequest, CompletionRequest, DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification, HoverRequest, InitializedNotification, InitializeRequest, PublishDiagnosticsNotification,
 } from 'vscode-languageserver-protocol/node';
 import type { CallHierarchyItem, Diagnostic, MarkupContent, ProtocolConnection, PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
 import { FindingsRequest, TraceRequest } from '../../src/shared/protocol';
-import { FIXTURES, REPO } from '../support/analyze';
+import { FIXTURES } from '../support/analyze';
 import { tempDir } from '../support/tempDir';
+import { spawnServer, stopServer } from '../support/lspServer';
+import type { ServerProcess } from '../support/lspServer';
 import { ProjectSession } from '../../src/analyzer/session';
 
 // The built server bundle, over stdio, driven with vscode-languageserver-protocol as VS Code would.
 const ROOT = path.join(FIXTURES, 'redis_module');
 const uri = (file: string) => pathToFileURL(path.join(ROOT, file)).toString();
-let server: ChildProcessWithoutNullStreams;
+let started: ServerProcess;
 let connection: ProtocolConnection;
 const diagnostics = new Map<string, Diagnostic[]>();
 const diagnosticWaiters: (() => void)[] = [];
@@ -56,17 +54,13 @@ function position(text: string, needle: string, offsetInNeedle = 0, after = ''):
 }
 
 before(async () => {
-  server = spawn(process.execPath, [path.join(REPO, 'dist', 'server.js'), '--stdio'], { stdio: 'pipe' });
-  server.stderr.on('data', () => undefined);
-  connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
+  started = spawnServer();
+  connection = started.connection;
   connection.onNotification(PublishDiagnosticsNotification.type, (p: PublishDiagnosticsParams) => {
     diagnostics.set(p.uri, p.diagnostics);
     for (const w of diagnosticWaiters.splice(0)) w();
   });
-  connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
   connection.onNotification('$/progress', (p: { value: { kind: string; message?: string } }) => { if (p.value.message) progress.push(p.value.message); });
-  connection.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => ({})));
-  connection.onRequest(RegistrationRequest.type, () => null);
   connection.listen();
   const init = await connection.sendRequest(InitializeRequest.type, {
     processId: process.pid,
@@ -79,12 +73,7 @@ before(async () => {
   await connection.sendNotification(InitializedNotification.type, {});
 });
 
-after(async () => {
-  await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
-  await connection.sendNotification(ExitNotification.type).catch(() => undefined);
-  connection.dispose();
-  server.kill();
-});
+after(() => stopServer(started));
 
 test('indexing reports progress and publishes the deadlock at the wait and at the entry call', async () => {
   await waitFor(() => (diagnostics.get(uri('barrier.c')) ?? []).length > 0, 'diagnostics for barrier.c');
