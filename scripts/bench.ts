@@ -53,13 +53,13 @@ async function main(): Promise<void> {
   const abs = path.resolve(dir);
   const parses: Record<string, number>[] = [];
   const analyses: { stats: Record<string, number>; cpuMs: number }[] = [];
-  const full: { ms: number; rss: number; cpuMs: number; counts: Record<string, number>; suppressed: number }[] = [];
+  const full: { ms: number; rss: number; cpuMs: number; counts: Record<string, number>; suppressed: number; concurrencyMs: number; locksMs: number; locks: number; orderEdges: number }[] = [];
   for (let i = 0; i < runs; i++) {
     parses.push(child([path.join(__filename), '--phase-parse', abs], true) as Record<string, number>);
     analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as unknown as { stats: Record<string, number>; cpuMs: number });
-    const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as unknown as { stats: Record<string, number>; cpuMs: number; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number } };
+    const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as unknown as { stats: Record<string, number>; cpuMs: number; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number; locks: { ms: number; locks: unknown[]; orderEdges: number } } };
     // analysisMs covers parse, index and edges; the findings pass runs after it.
-    full.push({ ms: out.stats.analysisMs + out.summary.concurrencyMs, rss: out.stats.peakRssMb, cpuMs: out.cpuMs, counts: out.summary.counts, suppressed: out.summary.suppressed });
+    full.push({ ms: out.stats.analysisMs + out.summary.concurrencyMs, rss: out.stats.peakRssMb, cpuMs: out.cpuMs, counts: out.summary.counts, suppressed: out.summary.suppressed, concurrencyMs: out.summary.concurrencyMs, locksMs: out.summary.locks.ms, locks: out.summary.locks.locks.length, orderEdges: out.summary.locks.orderEdges });
   }
   const parseMs = median(parses.map((p) => p.ms));
   const parseMin = min(parses.map((p) => p.ms));
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   const analyzeMs = median(full.map((f) => f.ms));
   const analyzeMin = min(full.map((f) => f.ms));
   console.log(`analyze (graph + concurrency findings): ${analyzeMs.toFixed(0)} ms, min ${analyzeMin.toFixed(0)}   [${full.map((f) => f.ms.toFixed(0)).join(', ')}], ratio to parse-only ${(analyzeMs / parseMs).toFixed(2)}x (min/min ${(analyzeMin / parseMin).toFixed(2)}x), peak RSS ${Math.max(...full.map((f) => f.rss)).toFixed(0)} MB, process CPU ${median(full.map((f) => f.cpuMs)).toFixed(0)} ms`);
+  console.log(`concurrency pass: ${median(full.map((f) => f.concurrencyMs)).toFixed(0)} ms, of which locks (lock model, lock order, deferred releases) ${median(full.map((f) => f.locksMs)).toFixed(0)} ms: ${full[0].locks} locks, ${full[0].orderEdges} lock-order facts`);
   console.log(`findings: ${Object.entries(full[0].counts).map(([k, v]) => `${v} ${k}`).join(', ')}${full[0].suppressed ? `, ${full[0].suppressed} suppressed` : ''}`);
 }
 

@@ -42,7 +42,9 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const releasers = new Releasers(program, profile, waitFinder);
   // A pipe or socket write is a wait only where another thread drains that channel.
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
+  const lockOpsStarted = performance.now();
   const lockOps = new LockOps(program, profile);
+  const lockOpsMs = performance.now() - lockOpsStarted;
   const findings: Finding[] = [];
   let contexts = 0;
   const contextInfo: ConcurrencyResult['contexts'] = [];
@@ -62,12 +64,13 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
       if (lock.requiredBy && ctx.root !== null) findings.push(...builder.requiredApiFindings(ctx));
     }
   }
+  const locksStarted = performance.now();
   const lockSets = new LockSets(program, lockOps);
   const lockCtxs = lockContexts(program, graph);
   const orderChecker = new LockOrderChecker(program, graph, lockOps, lockSets, lockCtxs, globalStates);
   findings.push(...orderChecker.findings());
   findings.push(...deferredReleaseFindings(program, graph, lockOps, lockSets, lockCtxs, profile.deferredEntryKinds));
-  const locks = { ...locksSummary(program, lockOps, lockSets), ...(orderChecker.truncated ? { cycleSearchTruncated: true } : {}) };
+  const locks = { ...locksSummary(program, lockOps, lockSets), ...(orderChecker.truncated ? { cycleSearchTruncated: true } : {}), ms: Math.round(performance.now() - locksStarted + lockOpsMs) };
   const unique = dedupe(findings);
   unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(findingSite(a), findingSite(b)) || (a.entry.function < b.entry.function ? -1 : 1));
   const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;
@@ -80,7 +83,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   };
 }
 
-function locksSummary(program: LinkedProgram, ops: LockOps, sets: LockSets): LocksSummary {
+function locksSummary(program: LinkedProgram, ops: LockOps, sets: LockSets): Omit<LocksSummary, 'ms'> {
   const byKey = new Map<string, number>();
   const count = (key: string) => { if (!key.startsWith('P:')) byKey.set(key, (byKey.get(key) ?? 0) + 1); };
   for (const fn of ops.functions) for (const list of ops.at[fn] ?? []) for (const o of list ?? []) count(o.key);

@@ -118,6 +118,8 @@ export interface LocksSummary {
   orderEdges: number;
   /** Set when the lock-cycle search hit its budget: cycles may be missing (never silently). */
   cycleSearchTruncated?: boolean;
+  /** Time spent on the lock model, the lock-order search and deferred releases (part of concurrencyMs). */
+  ms: number;
 }
 
 export interface FindingsSummary {
