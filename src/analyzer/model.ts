@@ -43,7 +43,7 @@ export interface CallFact {
   text: string;
   /** Function-address values passed in each argument position. */
   args: Val[][];
-  /** Argument source texts (truncated), used by profiles (e.g. a registered command's name). */
+  /** Argument source texts (truncated; only the first argument, string literals and flag expressions), used by profiles (a registered command's name, a non-blocking flag). */
   argTexts: string[];
   /** Set when the call exists only in the expansion of this macro written at `site`. */
   macro?: string;

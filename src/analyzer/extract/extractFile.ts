@@ -911,7 +911,9 @@ export class FileExtractor {
       text: compactText(fnNode.text, 100),
       args: argNodes.map((a) => this.values(a, ctx)),
       // Literal texts (registered names) and the first argument (the object a wait waits on).
-      argTexts: argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' ? compactText(a.text, MAX_ARG_TEXT) : '')),
+      // The first argument (the object: a lock, a fd, a context), string literals (command names),
+      // and flag expressions (`fl | O_NONBLOCK`), which profiles read; other texts are not kept.
+      argTexts: argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' || a.type === 'binary_expression' ? compactText(a.text, MAX_ARG_TEXT) : '')),
     };
     if (ctx.macro) fact.macro = ctx.macro.name;
     else if (ctx.remap) {
