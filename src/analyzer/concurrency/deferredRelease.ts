@@ -5,7 +5,7 @@ import { shortName } from '../report/formats';
 import { describeLock, modesConflict } from './lockOps';
 import type { LockOps } from './lockOps';
 import type { LockContext } from './lockOrder';
-import { entryOf } from './lockOrder';
+import { entryOf } from './programLookups';
 import type { LockSets } from './lockSets';
 import { stableId } from './stableId';
 import { pathFromAny } from './syncGraph';
@@ -61,6 +61,13 @@ export function deferredReleaseFindings(
     }
     if (!holder) continue;
     const h: { ctx: LockContext; fn: number; call: number; mode: LockMode } = holder;
+    // The holder's side of the evidence is the same for every main-thread acquisition.
+    const toHolder = pathFromAny(program, graph, [h.ctx.root!], h.fn);
+    const holderFn = program.functions[h.fn];
+    const cb = program.functions[deferredRelease.callback];
+    const relFn = program.functions[deferredRelease.release.fn];
+    const relSite = program.facts[deferredRelease.release.fn]!.calls[deferredRelease.release.call].site;
+    const hops = (path: number[]): PathHop[] => path.map((ei) => ({ ...program.edges[ei] }));
     // The main thread blocking on it (a try-lock gives up, so it is not a wait).
     for (const fn of ops.functions) {
       if (!main.reached[fn] || fn === deferredRelease.callback) continue;
@@ -74,13 +81,7 @@ export function deferredReleaseFindings(
         for (const s of starts) {
           const p = pathFromAny(program, graph, [s], fn);
           if (!p) continue;
-          const toHolder = pathFromAny(program, graph, [h.ctx.root!], h.fn);
-          const holderFn = program.functions[h.fn];
-          const cb = program.functions[deferredRelease.callback];
-          const relFn = program.functions[deferredRelease.release.fn];
-          const relSite = program.facts[deferredRelease.release.fn]!.calls[deferredRelease.release.call].site;
           const entry = entryOf(program, p.start, false);
-          const hops = (path: number[]): PathHop[] => path.map((ei) => ({ ...program.edges[ei] }));
           out.push({
             id: stableId(['deadlock-risk', 'deferred-release', key, program.functions[p.start].name, program.functions[fn].name, o.mode]),
             class: 'deadlock-risk',

@@ -1,5 +1,5 @@
 import { stableId } from './stableId';
-import type { EntryPoint, Site } from '../graph';
+import type { Site } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';
 import { shortName } from '../report/formats';
@@ -7,11 +7,12 @@ import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
 import { SyncGraph } from './syncGraph';
+import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
-import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingEntry, FindingsSummary, LocksSummary, PathHop, SequencedAfter } from './types';
+import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
 import { LockOps, describeLock, globalLockKey } from './lockOps';
 import { LockSets } from './lockSets';
@@ -522,18 +523,8 @@ class FindingBuilder {
     });
   }
 
-  private entryOf(start: number, ctx: ThreadContext): FindingEntry {
-    const f = this.program.functions[start];
-    if (ctx.root !== null) {
-      const t = f.threadRoot?.[0];
-      return { function: f.id, kind: 'thread-root', api: t?.api ?? 'thread', site: t?.site ?? { file: f.file ?? '', line: f.line ?? 0, col: f.col ?? 0 } };
-    }
-    const e: EntryPoint = f.entry!.find((x) => x.kind !== 'main') ?? f.entry![0];
-    return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
-  }
-
   private finding(ctx: ThreadContext, cls: FindingClass, start: number, path: number[], w: WaitSite, state: Mask, awaited: AwaitedThread[]): Finding {
-    const entry = this.entryOf(start, ctx);
+    const entry = entryOf(this.program, start, ctx.root !== null);
     const waitFn = this.program.functions[w.fn];
     const id = stableId([cls, this.lock.lock, this.program.functions[start].name, waitFn.name, w.kind, w.expression]);
     const entryName = shortName(entry.function);
@@ -632,7 +623,7 @@ class FindingBuilder {
           lock: this.lock.lock,
           message: `${f.name} calls ${api}, which needs the ${this.lock.lock}, on thread ${shortName(ctx.id)} without holding it`,
           yielding: false,
-          entry: this.entryOf(ctx.root!, ctx),
+          entry: entryOf(this.program, ctx.root!, true),
           path: p ? this.hops(p.path, ctx) : [],
           call: { function: f.id, site: call.site, api },
           awaited: [],

@@ -2,6 +2,7 @@ import type { Val } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import type { LockOpKind, Profile } from '../profile/profile';
 import type { LockMode } from './types';
+import { calleeNames } from './programLookups';
 
 /** A lock operation at one call site, on one abstract lock. */
 export interface LockOpSite {
@@ -50,7 +51,7 @@ export class LockOps {
         // Lock APIs are called by name (or through the host's API pointer of that name): skip the rest cheaply.
         if (call.callee.k !== 'name') return;
         if (!byApi.has(call.callee.name) && !(program.callEdges[fn]?.[ci] ?? []).some((ei) => byApi.has(program.functions[program.edgeTo[ei]].name))) return;
-        const names = this.calleeNames(fn, ci);
+        const names = calleeNames(program, fn, ci);
         const ops: LockOpSite[] = [];
         for (const name of names) {
           for (const spec of byApi.get(name) ?? []) {
@@ -83,15 +84,6 @@ export class LockOps {
       if (any) this.functions.push(fn);
       return perCall;
     });
-  }
-
-  /** The callee's names at a call: resolved targets and the name as written. */
-  calleeNames(fn: number, call: number): string[] {
-    const facts = this.program.facts[fn]!;
-    const names = (this.program.callEdges[fn]?.[call] ?? []).map((ei) => this.program.functions[this.program.edgeTo[ei]].name);
-    const c = facts.calls[call];
-    if (c.callee.k === 'name') names.push(c.callee.name);
-    return [...new Set(names)];
   }
 
   /** Lock keys an argument denotes in `fn`: a global, a struct field, or one of `fn`'s parameters. */

@@ -1,4 +1,4 @@
-import type { EntryPoint, Site } from '../graph';
+import type { Site } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { Stmt } from '../model';
 import type { LockApi } from '../profile/profile';
@@ -11,8 +11,9 @@ import type { LockOps } from './lockOps';
 import type { LockSets, OrderEdge } from './lockSets';
 import { splitKm } from './lockSets';
 import { pathFromAny } from './syncGraph';
+import { entryOf } from './programLookups';
 import type { SyncGraph } from './syncGraph';
-import type { Finding, FindingEntry, LockMode, PathHop, ThreadTrace } from './types';
+import type { Finding, LockMode, PathHop, ThreadTrace } from './types';
 
 /** A thread context for lock order: the main thread (every entry point) or one thread root. */
 export interface LockContext {
@@ -290,7 +291,7 @@ export class LockOrderChecker {
       if (!tail) return null;
     }
     const start = head.start;
-    const entry = this.entryOf(start, o.ctx);
+    const entry = entryOf(this.program, start, o.ctx.root !== null);
     const heldSince = e.holdCall >= 0 ? { function: this.program.functions[e.fn].id, site: f.calls[e.holdCall].site } : { function: this.program.functions[start].id, site: entry.site };
     const acqFacts = this.program.facts[tail.fn]!;
     return {
@@ -302,18 +303,4 @@ export class LockOrderChecker {
     };
   }
 
-  private entryOf(start: number, ctx: LockContext): FindingEntry {
-    return entryOf(this.program, start, ctx.root !== null);
-  }
-}
-
-/** How a finding names where its thread starts: an entry point's registration, or a thread's creation. */
-export function entryOf(program: LinkedProgram, start: number, threadRoot: boolean): FindingEntry {
-  const f = program.functions[start];
-  if (threadRoot || !f.entry?.length) {
-    const t = f.threadRoot?.[0];
-    return { function: f.id, kind: 'thread-root', api: t?.api ?? 'thread', site: t?.site ?? { file: f.file ?? '', line: f.line ?? 0, col: f.col ?? 0 } };
-  }
-  const e: EntryPoint = f.entry.find((x) => x.kind !== 'main') ?? f.entry[0];
-  return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
 }

@@ -3,6 +3,7 @@ import type { LinkedProgram } from '../link/linker';
 import type { Profile, WaitKind } from '../profile/profile';
 import { callersOf } from '../link/reach';
 import { compactText } from '../extract/syntaxHelpers';
+import { calleeNames } from './programLookups';
 
 /** A place where a function blocks until another thread acts. */
 export interface WaitSite {
@@ -124,12 +125,7 @@ export class WaitFinder {
   }
 
   calleeNames(fn: number, call: number): string[] {
-    const facts = this.program.facts[fn]!;
-    const edges = this.program.callEdges[fn]?.[call] ?? [];
-    const names = edges.map((ei) => this.program.functions[this.program.edgeTo[ei]].name);
-    const c = facts.calls[call];
-    if (c.callee.k === 'name') names.push(c.callee.name);
-    return names;
+    return calleeNames(this.program, fn, call);
   }
 
   private visitLoops(stmts: readonly Stmt[], visit: (loop: Extract<Stmt, { s: 'loop' }>) => void): void {

@@ -1,0 +1,25 @@
+import type { EntryPoint } from '../graph';
+import type { LinkedProgram } from '../link/linker';
+import type { FindingEntry } from './types';
+
+// Small lookups on the linked program that every concurrency pass (waits, lock operations,
+// lock order, deferred releases) shares.
+
+/** A call's callee names: the functions its edges resolve to, then the name as written. */
+export function calleeNames(program: LinkedProgram, fn: number, call: number): string[] {
+  const names = (program.callEdges[fn]?.[call] ?? []).map((ei) => program.functions[program.edgeTo[ei]].name);
+  const c = program.facts[fn]!.calls[call];
+  if (c.callee.k === 'name') names.push(c.callee.name);
+  return [...new Set(names)];
+}
+
+/** How a finding names where its thread starts: an entry point's registration, or a thread's creation. */
+export function entryOf(program: LinkedProgram, start: number, threadRoot: boolean): FindingEntry {
+  const f = program.functions[start];
+  if (threadRoot || !f.entry?.length) {
+    const t = f.threadRoot?.[0];
+    return { function: f.id, kind: 'thread-root', api: t?.api ?? 'thread', site: t?.site ?? { file: f.file ?? '', line: f.line ?? 0, col: f.col ?? 0 } };
+  }
+  const e: EntryPoint = f.entry.find((x) => x.kind !== 'main') ?? f.entry[0];
+  return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
+}
