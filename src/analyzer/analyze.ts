@@ -63,48 +63,88 @@ export async function checkDirectory(root: string): Promise<string> {
   return absRoot;
 }
 
+/** Listed files from which a tree is presumed large enough for worker threads (see `analyzeTree`). */
+const EARLY_WORKERS_FROM_FILES = 64;
+
 export async function analyzeTree(root: string, options: AnalyzeOptions = {}): Promise<Analysis> {
   const started = performance.now();
   const absRoot = await checkDirectory(root);
   const selection: FileSelection = { ...DEFAULT_SELECTION, ...options.selection };
-  const { files, skipped } = await loadSources(absRoot, await listFiles(absRoot, selection), selection);
-  return analyzeSources(absRoot, files, skipped, options, started);
+  const listed = await listFiles(absRoot, selection);
+  // A large tree: start the workers now, so that their start-up (bundle load, WASM compile)
+  // overlaps reading the files rather than following it. `analyzeSources` closes them if the
+  // files turn out too small to need them.
+  const plan = lanePlan(options, listed.length >= EARLY_WORKERS_FROM_FILES ? Infinity : 0, listed.length);
+  tuneJit();
+  const early = plan.workers > 0 && !options.cacheDir ? new WorkerPool(plan.workers, options.parser ?? 'wasm') : undefined;
+  if (early && plan.mainLane) sharedParser(options.parser ?? 'wasm').catch(() => undefined);
+  try {
+    const { files, skipped } = await loadSources(absRoot, listed, selection);
+    return await analyzeSources(absRoot, files, skipped, options, started, early);
+  } finally {
+    await early?.close();
+  }
 }
 
 let jitTuned = false;
 
 /**
- * Turns off TurboFan's inlining for this process (and the workers it starts: V8 flags are
- * per process). An analysis is short and runs cold, and on RediSearch TurboFan spent ~0.7 s of
- * CPU per thread compiling the extractor with inlining, on background threads that compete with
- * the extraction threads on a 2-core machine; without inlining the compiles are cheap and the code
- * is about as fast (single-threaded extraction CPU 3.2 s -> 2.7 s; `analyze` 3.0 s -> 2.5 s).
- * Only JIT heuristics change, never results. A flag given on the command line is respected.
+ * The tiering budget (bytecodes executed between profiler ticks) TurboFan waits for before
+ * optimizing a function. V8's default (67,584) is tuned for long-running pages; an analysis is
+ * short, runs cold and in several isolates at once (each compiles the same code again), and with
+ * the default TurboFan recompiled the extractor and linker ~430 times for ~2 s of background CPU
+ * on RediSearch, on threads that compete with the extraction threads of a 2-core machine. With a
+ * larger budget only the really hot functions get optimized: ~170 compiles, ~0.5 s. Only JIT
+ * heuristics change, never results.
+ */
+const INTERRUPT_BUDGET = 1_000_000;
+
+/**
+ * JIT settings for this process (and the workers it starts: V8 flags are per process), applied
+ * at the first analysis. Turning off TurboFan's inlining made its compiles cheap at about the same
+ * code speed (single-threaded extraction CPU 3.2 s -> 2.7 s); the budget above cut `stats` on
+ * RediSearch from ~2.6 s to ~2.2 s. `LOCKPATH_INTERRUPT_BUDGET` overrides the budget (for
+ * measuring); a flag given on the command line is respected.
  */
 function tuneJit(): void {
   if (jitTuned) return;
   jitTuned = true;
-  if (process.execArgv.some((a) => /inlin/.test(a))) return;
-  v8.setFlagsFromString('--no-turbo-inlining');
+  if (!process.execArgv.some((a) => /inlin/.test(a))) v8.setFlagsFromString('--no-turbo-inlining');
+  const budget = process.env.LOCKPATH_INTERRUPT_BUDGET ?? String(INTERRUPT_BUDGET);
+  if (!process.execArgv.some((a) => /interrupt-budget/.test(a)) && /^\d+$/.test(budget)) v8.setFlagsFromString(`--interrupt-budget=${budget}`);
 }
 
-/** Extraction, linking and statistics for sources already in memory (the server keeps them). */
-export async function analyzeSources(absRoot: string, files: SourceFile[], skippedIn: SkippedFile[], options: AnalyzeOptions, started = performance.now()): Promise<Analysis> {
+/**
+ * How many worker threads extract, and whether this thread takes a share too. By default this
+ * thread takes a share in place of one worker: that saves the worker's start-up (JIT and WASM
+ * warm-up included) and the copy of its share's facts across threads. Not when the caller asked
+ * for a number of workers, nor when it reports progress or can cancel (a server, which wants this
+ * thread responsive).
+ */
+function lanePlan(options: AnalyzeOptions, totalBytes: number, fileCount: number): { workers: number; mainLane: boolean } {
+  const threads = options.workers ?? (totalBytes < IN_PROCESS_BELOW_BYTES ? 0 : Math.min(os.availableParallelism(), 4));
+  const mainLane = options.workers === undefined && threads > 1 && !options.onProgress && !options.signal;
+  return { workers: fileCount < 2 ? 0 : mainLane ? threads - 1 : threads, mainLane };
+}
+
+/**
+ * Extraction, linking and statistics for sources already in memory (the server keeps them).
+ * `prestarted`: workers `analyzeTree` started while reading the files; used if the plan for these
+ * files wants the same number, and closed by the caller.
+ */
+export async function analyzeSources(absRoot: string, files: SourceFile[], skippedIn: SkippedFile[], options: AnalyzeOptions, started = performance.now(), prestarted?: WorkerPool): Promise<Analysis> {
   tuneJit();
+  if (process.env.LOCKPATH_DEBUG) debugOrigin();
   const skipped = [...skippedIn];
   const parserName = options.parser ?? 'wasm';
   const parseStarted = performance.now();
   const totalBytes = files.reduce((n, f) => n + f.text.length, 0);
-  const threads = options.workers ?? (totalBytes < IN_PROCESS_BELOW_BYTES ? 0 : Math.min(os.availableParallelism(), 4));
-  // By default this thread takes a share of the files itself, in place of one worker: that saves
-  // the worker's start-up (JIT and WASM warm-up included) and the copy of its share's facts
-  // across threads. Not when the caller asked for a number of workers, nor when it reports
-  // progress or can cancel (a server, which wants this thread responsive).
-  const mainLane = options.workers === undefined && threads > 1 && !options.onProgress && !options.signal;
-  const workers = mainLane ? threads - 1 : threads;
+  const { workers, mainLane } = lanePlan(options, totalBytes, files.length);
   // Without a cache every file is extracted now: start the workers (bundle load, WASM compile)
   // and this thread's parser so that their start-up overlaps the macro and include scan.
-  const early = workers > 0 && files.length >= 2 && !options.cacheDir ? new WorkerPool(workers, parserName) : undefined;
+  const reuse = prestarted && prestarted.workers.length === workers && !options.cacheDir;
+  if (prestarted && !reuse) await prestarted.close();
+  const early = reuse ? prestarted : workers > 0 && !options.cacheDir ? new WorkerPool(workers, parserName) : undefined;
   if (early && mainLane) sharedParser(parserName).catch(() => undefined);
   const results = await extractAll(files, parserName, workers, mainLane, options, early);
   const parseMs = performance.now() - parseStarted;
@@ -180,6 +220,12 @@ function cacheKey(job: ExtractJob, sharedFingerprint: string, local: MacroDef[] 
   h.update(FACTS_VERSION).update('\0').update(parser).update('\0').update(job.file).update('\0').update(sharedFingerprint).update('\0');
   h.update(job.visibleHeaders ? job.visibleHeaders.join('\n') : '*').update('\0').update(JSON.stringify(local ?? [])).update('\0').update(job.text);
   return h.digest('hex');
+}
+
+let debugEpoch = 0;
+/** The debug timeline's zero (epoch ms): the start of the first analysis in this process. */
+function debugOrigin(): number {
+  return (debugEpoch ||= performance.timeOrigin + performance.now());
 }
 
 function debug(message: () => string): void {
@@ -283,8 +329,10 @@ class PoolWorker {
       const p = this.pending.shift();
       if (!p) return;
       if (res.ok) {
-        debug(() => `worker: ${p.files} files in ${Math.round(res.ms)} ms`);
-        p.resolve(JSON.parse(res.results) as ExtractResult[]);
+        const parseStarted = performance.now();
+        const results = JSON.parse(res.results) as ExtractResult[];
+        debug(() => `worker: ${p.files} files at +${Math.round(res.startedAt - debugOrigin())} ms in ${Math.round(res.ms)} ms (stringify ${Math.round(res.stringifyMs)}), parsed here in ${Math.round(performance.now() - parseStarted)} ms`);
+        p.resolve(results);
       } else p.reject(new Error(`parser worker failed: ${res.error}`));
     });
     thread.on('error', (err) => this.fail(err.message));
@@ -386,6 +434,7 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
         const started = performance.now();
         out.push(...extractBatch(chunk, parser, table, local, caches));
         busyMs += performance.now() - started;
+        debug(() => `main: ${chunk.length} files at +${Math.round(performance.timeOrigin + started - debugOrigin())} ms in ${Math.round(performance.now() - started)} ms`);
         report(chunk.length);
         // Lets worker replies in, so their next requests go out.
         await new Promise((r) => setImmediate(r));

@@ -34,9 +34,11 @@ port.on('message', async (req: WorkerRequest) => {
     }
     if (!table || !caches) throw new Error('no macro table received');
     const results = extractBatch(req.jobs, p, table, new Map(req.localMacros), caches);
+    const stringifyStarted = performance.now();
     // A JSON string crosses the thread boundary much faster than a structured clone of the
     // deep fact objects, and JSON.parse on the other side is fast too.
-    const response: WorkerResponse = { ok: true, results: JSON.stringify(results), ms: performance.now() - started };
+    const json = JSON.stringify(results);
+    const response: WorkerResponse = { ok: true, results: json, ms: performance.now() - started, startedAt: performance.timeOrigin + started, stringifyMs: performance.now() - stringifyStarted };
     port.postMessage(response);
   } catch (err) {
     const response: WorkerResponse = { ok: false, error: (err as Error).message };

@@ -11,4 +11,6 @@ export interface WorkerRequest {
 }
 
 /** `results` is the JSON text of an ExtractResult[]. */
-export type WorkerResponse = { ok: true; results: string; ms: number } | { ok: false; error: string };
+/** `startedAt` is the request's start in ms since the epoch (performance.timeOrigin-based), for
+ * the debug timeline. */
+export type WorkerResponse = { ok: true; results: string; ms: number; startedAt: number; stringifyMs: number } | { ok: false; error: string };

@@ -15,6 +15,9 @@ export class SymbolTable {
   readonly macroNames = new Set<string>();
   private readonly typedefIsFunctionPointer = new Set<string>();
   private readonly canonicalCache = new Map<string, string>();
+  /** Per name: the non-static definitions, and the static ones by file (the linker asks ~100k times). */
+  private readonly visibleDefs = new Map<string, { shared: readonly FunctionDef[]; byFile: Map<string, readonly FunctionDef[]> | null }>();
+  private readonly visibleGlobals = new Map<string, { shared: { facts: GlobalFacts; file: string } | undefined; byFile: Map<string, { facts: GlobalFacts; file: string }> | null }>();
 
   constructor(files: readonly FileFacts[]) {
     for (const f of files) {
@@ -31,6 +34,19 @@ export class SymbolTable {
         if (!existing || existing.fields.length < s.fields.length) this.structs.set(s.key, s);
       }
       for (const m of f.macros) this.macroNames.add(m.name);
+    }
+    for (const [name, defs] of this.definitions) {
+      let byFile: Map<string, readonly FunctionDef[]> | null = null;
+      for (const d of defs) {
+        // The first static definition in a file wins, as `functionsNamed` always returned.
+        if (d.facts.isStatic && !byFile?.has(d.file)) (byFile ??= new Map()).set(d.file, [d]);
+      }
+      this.visibleDefs.set(name, { shared: defs.filter((d) => !d.facts.isStatic), byFile });
+    }
+    for (const [name, gs] of this.globals) {
+      let byFile: Map<string, { facts: GlobalFacts; file: string }> | null = null;
+      for (const g of gs) if (g.facts.isStatic && !byFile?.has(g.file)) (byFile ??= new Map()).set(g.file, g);
+      this.visibleGlobals.set(name, { shared: gs.find((g) => !g.facts.isStatic), byFile });
     }
   }
 
@@ -68,12 +84,10 @@ export class SymbolTable {
   }
 
   /** Definitions visible from `file` under `name`: its own static one, else the non-static ones. */
-  functionsNamed(name: string, file: string): FunctionDef[] {
-    const defs = this.definitions.get(name);
-    if (!defs) return [];
-    const local = defs.filter((d) => d.facts.isStatic && d.file === file);
-    if (local.length) return local.slice(0, 1);
-    return defs.filter((d) => !d.facts.isStatic);
+  functionsNamed(name: string, file: string): readonly FunctionDef[] {
+    const v = this.visibleDefs.get(name);
+    if (!v) return NONE;
+    return v.byFile?.get(file) ?? v.shared;
   }
 
   isFunctionName(name: string, file: string): boolean {
@@ -81,9 +95,9 @@ export class SymbolTable {
   }
 
   globalNamed(name: string, file: string): { facts: GlobalFacts; file: string } | undefined {
-    const gs = this.globals.get(name);
-    if (!gs) return undefined;
-    return gs.find((g) => g.facts.isStatic && g.file === file) ?? gs.find((g) => !g.facts.isStatic);
+    const v = this.visibleGlobals.get(name);
+    if (!v) return undefined;
+    return v.byFile?.get(file) ?? v.shared;
   }
 
   /** The key of a global's storage: static ones are per file. */
@@ -120,6 +134,8 @@ export class SymbolTable {
     }
   }
 }
+
+const NONE: readonly FunctionDef[] = [];
 
 const NON_FUNCTION_TYPES = new Set([
   'char', 'int', 'float', 'double', 'bool', '_Bool', 'size_t', 'ssize_t', 'off_t', 'pid_t', 'time_t',
