@@ -67,7 +67,13 @@ export type Stmt =
   | { s: 'label'; line: number; label: string };
 
 /** A read or write of shared-looking state (a field through a pointer, or a non-local variable). */
-export interface Access { loc: Loc; text: string; site: Site }
+export interface Access {
+  loc: Loc;
+  text: string;
+  site: Site;
+  /** Written relative to its own value (`x++`, `x -= n`), not assigned afresh: how counters move. */
+  update?: true;
+}
 
 export interface Flow { to: Loc; from: Val[] }
 

@@ -36,3 +36,16 @@ for (const name of cases) {
     if (name.endsWith('_bad')) assert.ok(expected.length > 0, 'a _bad case expects at least one finding');
   });
 }
+
+test('evidence: the releaser is the counter that moves, and the lock is taken in the job that releases', async () => {
+  // releaser_evidence_bad: a pool thread reaches `acked = 0` (reset_job) and a GIL-taking job
+  // (query_job) in fewer steps than the ack job that counts in and takes the GIL itself.
+  const { findings } = await analyzeProject(path.join(root, 'releaser_evidence_bad'), { workers: 0 });
+  const risk = findings.find((f) => f.class === 'deadlock-risk');
+  assert.ok(risk, 'a deadlock-risk finding');
+  const [awaited] = risk.awaited;
+  assert.equal(awaited.releaser.function, 'ack_counter_add@module.c');
+  assert.deepEqual(awaited.pathToReleaser.map((h) => h.to), ['ack_job@module.c', 'ack_counter_add@module.c']);
+  assert.deepEqual(awaited.takesLock?.path.map((h) => h.to), ['ack_job@module.c', 'record_ack@module.c']);
+  assert.equal(awaited.takesLock?.function, 'record_ack@module.c');
+});

@@ -141,7 +141,7 @@ function dedupe(findings: Finding[]): Finding[] {
   return [...byId.values()];
 }
 
-interface Release { fn: number; site: Site; action: string }
+interface Release { fn: number; site: Site; action: string; update?: true }
 
 /** Who can release a wait: writers of a spin-wait's state, signallers of its object, creators of a joined thread. */
 class Releasers {
@@ -156,7 +156,7 @@ class Releasers {
       if (!facts) return;
       for (const w of facts.writes) {
         const key = program.locationKey(w.loc, fn);
-        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}` });
+        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}`, ...(w.update ? { update: true as const } : {}) });
       }
       facts.calls.forEach((call, ci) => {
         if (call.callee.k !== 'name' || !releaseApis.has(call.callee.name) && !creators.has(call.callee.name)) return;
@@ -181,7 +181,10 @@ class Releasers {
       const keys = new Set(w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)));
       const out: { release: Release }[] = [];
       for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
-      return out;
+      // Counters that move (`received++`) before plain stores (`received = 0` in an init
+      // function): which writer is named as the releaser is evidence a reader acts on, and a
+      // spin-wait is released by the progress its condition counts, not by a reset.
+      return [...out.filter((r) => r.release.update), ...out.filter((r) => !r.release.update)];
     }
     if (w.kind === 'join') {
       return w.objectKeys.flatMap((k) => (this.threadStores.get(k) ?? []).map((t) => ({ release: t.release, roots: [t.root] })));
@@ -408,7 +411,7 @@ class FindingBuilder {
         // The thread can only be kept from the releaser by the lock if it may take the lock
         // before getting there (in an earlier statement, or an earlier iteration of a loop).
         const releaseStep = toReleaser && toReleaser.path.length ? this.program.edges[toReleaser.path[0]].site : release.site;
-        const taker = this.mayTakeLockBefore(r, releaseStep) ? this.pathToLockTaker(r) : null;
+        const taker = this.mayTakeLockBefore(r, releaseStep) ? this.pathToLockTakerAlong(r, toReleaser?.path ?? []) : null;
         byRoot.set(r, {
           threadRoot: this.program.functions[r].id,
           releaser: { function: this.program.functions[release.fn].id, site: release.site, action: release.action },
@@ -502,6 +505,21 @@ class FindingBuilder {
   private pathToLockTaker(root: number): { path: number[]; end: number } | null {
     if (!this.takerPath.has(root)) this.takerPath.set(root, this.graph.shortestPath(root, (f) => this.lockTakers.has(f)));
     return this.takerPath.get(root)!;
+  }
+
+  /**
+   * The evidence that the thread may take the lock: preferably through the work it does on its
+   * way to the releaser (a pool thread's path through the very job that releases the wait), which
+   * holds whichever other jobs share its thread function; else the shortest path from its root.
+   * The releaser itself is left out: what it runs after releasing does not keep the wait.
+   */
+  private pathToLockTakerAlong(root: number, toReleaser: readonly number[]): { path: number[]; end: number } | null {
+    for (let k = toReleaser.length - 1; k >= 1; k--) {
+      const via = this.graph.idx(this.program.edges[toReleaser[k - 1]].to);
+      const rest = this.graph.shortestPath(via, (f) => this.lockTakers.has(f));
+      if (rest) return { path: [...toReleaser.slice(0, k), ...rest.path], end: rest.end };
+    }
+    return this.pathToLockTaker(root);
   }
 
   private lockCallSite(fn: number): Site {

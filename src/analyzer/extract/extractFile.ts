@@ -718,8 +718,9 @@ export class FileExtractor {
           if (left.type !== 'identifier') this.expression(left, ctx, out);
           const loc = this.locationOf(left, ctx);
           if (loc) {
-            this.recordWrite(loc, left, ctx);
-            if (right && node.children[1]?.type === '=') this.addFlow(ctx, loc, this.values(right, ctx));
+            const plain = node.children[1]?.type === '=';
+            this.recordWrite(loc, left, ctx, !plain);
+            if (right && plain) this.addFlow(ctx, loc, this.values(right, ctx));
           }
         }
         return;
@@ -741,7 +742,7 @@ export class FileExtractor {
         const arg = named(node)[0];
         if (arg) {
           const loc = this.locationOf(arg, ctx);
-          if (loc) this.recordWrite(loc, arg, ctx);
+          if (loc) this.recordWrite(loc, arg, ctx, true);
           if (arg.type !== 'identifier') this.expression(arg, ctx, out);
         }
         return;
@@ -834,10 +835,13 @@ export class FileExtractor {
     return false;
   }
 
-  private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext): void {
+  /** `update`: the write changes the value relative to itself (`x++`, `x -= n`). */
+  private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext, update = false): void {
     if (loc.k === 'local' && ctx.loopLocalWrites) for (const set of ctx.loopLocalWrites) set.add(loc.name);
     if (loc.k === 'local' && !this.isDerefLike(node)) return;
-    ctx.fn.writes.push({ loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) });
+    const access: Access = { loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) };
+    if (update) access.update = true;
+    ctx.fn.writes.push(access);
   }
 
   /** `*p = x` and `p->f = x` write shared memory even though `p` is local. */
