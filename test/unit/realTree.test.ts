@@ -79,7 +79,12 @@ test('RediSearch dede3e11: deadlock-risk for set_workers and for FT.CONFIG throu
   const setWorkers = findings.find(isBarrierRisk('set_workers'));
   assert.ok(setWorkers, 'set_workers → barrier_wait_and_destroy');
   assert.equal(setWorkers.entry.kind, 'config-set');
-  assert.ok(setWorkers.awaited.some((a) => a.threadRoot.startsWith('thread_do') && a.takesLock));
+  const pool = setWorkers.awaited.find((a) => a.threadRoot.startsWith('thread_do') && a.takesLock);
+  assert.ok(pool, 'the pool threads, which may take the GIL');
+  // The issue's explanation: barrier->received is written by barrier_wait, which the admin job
+  // the pool threads run calls (not by barrier_init's reset).
+  assert.equal(pool.releaser.function, 'barrier_wait');
+  assert.deepEqual(pool.pathToReleaser.map((h) => h.to.split('@')[0]), ['admin_job_change_state', 'barrier_wait']);
   assert.ok(setWorkers.sequencedAfter.some((s) => s.macro === 'COORDINATOR_TRIGGER' && s.reaches.includes('MRConnManager_Shrink')));
   assert.ok(findings.find(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG → setWorkThreads → barrier_wait_and_destroy');
 });
