@@ -9,6 +9,7 @@ import type { BackendName, ParserBackend } from './parse/syntax';
 import { DEFAULT_SELECTION, listFiles, loadSources } from './files';
 import type { FileSelection, SourceFile } from './files';
 import { BatchCaches, extractBatch, macroTableOf, partitionMacros } from './extract/extractBatch';
+import type { LocalMacros } from './extract/extractBatch';
 import type { ExtractJob, ExtractResult } from './extract/extractBatch';
 import { visibleHeadersByFile } from './extract/includes';
 import type { MacroDef } from './macros';
@@ -208,8 +209,11 @@ export function sharedParser(name: BackendName): Promise<ParserBackend> {
 }
 
 /** Jobs with each .c file's visible headers attached, and the macro partition they need. */
-export function prepareJobs(sources: readonly SourceFile[]): { jobs: ExtractJob[]; shared: MacroDef[]; local: Map<string, MacroDef[]> } {
-  const { shared, local } = partitionMacros(sources);
+export function prepareJobs(sources: readonly SourceFile[]): { jobs: ExtractJob[]; shared: MacroDef[]; local: Map<string, MacroDef[]> };
+/** With `lazyLocal`, only headers are scanned now; each .c file's own macros when it is extracted. */
+export function prepareJobs(sources: readonly SourceFile[], lazyLocal: true): { jobs: ExtractJob[]; shared: MacroDef[]; local: null };
+export function prepareJobs(sources: readonly SourceFile[], lazyLocal = false): { jobs: ExtractJob[]; shared: MacroDef[]; local: Map<string, MacroDef[]> | null } {
+  const { shared, local } = lazyLocal ? { shared: partitionMacros(sources.filter((s) => s.file.endsWith('.h'))).shared, local: null } : partitionMacros(sources);
   const visible = visibleHeadersByFile(sources);
   const jobs = sources.map((s) => (s.file.endsWith('.h') ? { file: s.file, text: s.text } : { file: s.file, text: s.text, visibleHeaders: [...visible.get(s.file)!].sort() }));
   return { jobs, shared, local };
@@ -243,7 +247,8 @@ async function extractAll(sources: SourceFile[], parserName: BackendName, worker
 
 async function extractAllWith(sources: SourceFile[], parserName: BackendName, workers: number, mainLane: boolean, hooks: AnalyzeHooks, early: WorkerPool | undefined): Promise<ExtractResult[]> {
   const prepStarted = performance.now();
-  const { jobs, shared, local } = prepareJobs(sources);
+  // The cache keys need every file's own macros up front; otherwise the lanes scan them.
+  const { jobs, shared, local } = hooks.cacheDir ? prepareJobs(sources) : prepareJobs(sources, true);
   debug(() => `prepare (macro partition, includes) ${Math.round(performance.now() - prepStarted)} ms`);
   const total = jobs.length;
   const cached: ExtractResult[] = [];
@@ -254,7 +259,7 @@ async function extractAllWith(sources: SourceFile[], parserName: BackendName, wo
     todo = [];
     await fs.mkdir(hooks.cacheDir, { recursive: true });
     await Promise.all(jobs.map(async (j) => {
-      const key = cacheKey(j, fingerprint, local.get(j.file), parserName);
+      const key = cacheKey(j, fingerprint, local?.get(j.file), parserName);
       keys.set(j.file, key);
       try {
         const facts = JSON.parse(await fs.readFile(path.join(hooks.cacheDir!, `${key}.json`), 'utf8')) as FileFacts;
@@ -295,7 +300,7 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new LockpathError('analysis cancelled');
 }
 
-async function extractInProcess(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
+async function extractInProcess(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: LocalMacros, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
   const parser = await sharedParser(parserName);
   const table = macroTableOf(shared);
   const out: ExtractResult[] = [];
@@ -370,7 +375,7 @@ class WorkerPool {
  * while this thread is busy (extracting its own share, or parsing another worker's reply). */
 const IN_FLIGHT = 2;
 
-async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: Map<string, MacroDef[]>, pool: WorkerPool, mainLane: boolean, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
+async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, shared: MacroDef[], local: LocalMacros, pool: WorkerPool, mainLane: boolean, hooks: AnalyzeHooks, report: (n: number) => void): Promise<ExtractResult[]> {
   // One queue, largest files first, pulled by whichever thread is free: per-file cost is far from
   // proportional to size (error recovery, macro expansion), so a static split by bytes leaves one
   // worker finishing late.
@@ -398,7 +403,7 @@ async function extractInWorkers(jobs: ExtractJob[], parserName: BackendName, sha
       jobs: chunk,
       // The shared macros are sent once; the worker keeps the table.
       sharedMacros: worker.hasTable ? null : shared,
-      localMacros: chunk.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]),
+      localMacros: local ? chunk.filter((j) => local.has(j.file)).map((j) => [j.file, local.get(j.file)!] as [string, MacroDef[]]) : null,
     });
     report(chunk.length);
     return res;

@@ -33,7 +33,7 @@ port.on('message', async (req: WorkerRequest) => {
       caches = new BatchCaches(p);
     }
     if (!table || !caches) throw new Error('no macro table received');
-    const results = extractBatch(req.jobs, p, table, new Map(req.localMacros), caches);
+    const results = extractBatch(req.jobs, p, table, req.localMacros ? new Map(req.localMacros) : null, caches);
     const stringifyStarted = performance.now();
     // A JSON string crosses the thread boundary much faster than a structured clone of the
     // deep fact objects, and JSON.parse on the other side is fast too.

@@ -7,7 +7,8 @@ export interface WorkerRequest {
   jobs: ExtractJob[];
   /** The header macros, sent with a worker's first request only (null afterwards). */
   sharedMacros: MacroDef[] | null;
-  localMacros: [string, MacroDef[]][];
+  /** Each .c file's own macros; null: the worker scans each file when it extracts it. */
+  localMacros: [string, MacroDef[]][] | null;
 }
 
 /** `results` is the JSON text of an ExtractResult[]. */

@@ -1,7 +1,7 @@
 import type { Site, Stmt } from '../model';
-import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
+import { syncCallTargets } from './programLookups';
 import type { LockOps } from './lockOps';
 import type { LockMode } from './types';
 
@@ -52,17 +52,14 @@ export class LockSets {
   private readonly summaries: (EffectSummary | undefined)[];
   readonly acquisitions: (Map<string, Acquisition> | undefined)[];
   readonly edges: OrderEdge[] = [];
-  private readonly syncTargets: number[][][];
+  private readonly syncTargets: readonly (readonly (readonly number[])[])[];
   /** Calls (by function) that release a lock key, directly or through a release wrapper, with the keys. */
   readonly releaseSites: { fn: number; call: number; key: string }[] = [];
   /** Locks (`key#mode`) this function itself holds at each of its lock-taking calls. */
   readonly heldAtOps = new Map<number, Map<number, string[]>>();
 
   constructor(private readonly program: LinkedProgram, private readonly ops: LockOps) {
-    this.syncTargets = program.callEdges.map((calls) => (calls ?? []).map((edges) => edges
-      .filter((ei) => SYNC_EDGE_KINDS.includes(program.edges[ei].kind))
-      .map((ei) => program.edgeTo[ei])
-      .filter((t) => !!program.facts[t])));
+    this.syncTargets = syncCallTargets(program).map((calls) => calls.map((targets) => targets.filter((t) => !!program.facts[t])));
     this.summaries = program.functions.map(() => undefined);
     this.acquisitions = program.functions.map(() => undefined);
     const relevant = this.calleesFirst(callersOf(program, ops.functions));

@@ -1,7 +1,7 @@
 import type { Stmt } from '../model';
-import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
+import { syncCallTargets } from './programLookups';
 import type { LockApi } from '../profile/profile';
 
 /** Bit set: HELD = the lock may be held, FREE = it may not be; 0 = unreachable. */
@@ -42,16 +42,14 @@ export class LockStateAnalysis {
   private readonly summaries: [Mask, Mask][];
   private readonly cache = new Map<number, SiteStates>();
   readonly contexts: ThreadContext[] = [];
-  private readonly syncTargets: number[][][];
+  private readonly syncTargets: readonly (readonly (readonly number[])[])[];
 
   constructor(private readonly program: LinkedProgram, readonly lock: LockApi) {
     const byName = new Map<string, LockRole>();
     for (const n of lock.acquire) byName.set(n, 'acquire');
     for (const n of lock.tryAcquire) byName.set(n, 'try');
     for (const n of lock.release) byName.set(n, 'release');
-    this.syncTargets = program.callEdges.map((calls) => (calls ?? []).map((edges) => edges
-      .filter((ei) => SYNC_EDGE_KINDS.includes(program.edges[ei].kind))
-      .map((ei) => program.idToIndex.get(program.edges[ei].to)!)));
+    this.syncTargets = syncCallTargets(program);
     this.roles = this.syncTargets.map((calls) => calls.map((targets) => {
       for (const t of targets) {
         const role = byName.get(program.functions[t].name);
@@ -75,7 +73,7 @@ export class LockStateAnalysis {
   }
 
   /** Sync callees of a call site. */
-  targets(fn: number, call: number): number[] {
+  targets(fn: number, call: number): readonly number[] {
     return this.syncTargets[fn]?.[call] ?? [];
   }
 

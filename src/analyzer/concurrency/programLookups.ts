@@ -1,4 +1,5 @@
 import type { EntryPoint } from '../graph';
+import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { FindingEntry } from './types';
 
@@ -22,4 +23,25 @@ export function entryOf(program: LinkedProgram, start: number, threadRoot: boole
   }
   const e: EntryPoint = f.entry.find((x) => x.kind !== 'main') ?? f.entry[0];
   return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
+}
+
+const syncTargetsCache = new WeakMap<LinkedProgram, number[][][]>();
+
+/**
+ * Per function, per call: the functions the call runs on the caller's thread (direct, macro and
+ * indirect edges; not hand-offs). Computed once per program: the per-lock state analyses and the
+ * lock sets all walk it.
+ */
+export function syncCallTargets(program: LinkedProgram): readonly (readonly (readonly number[])[])[] {
+  let targets = syncTargetsCache.get(program);
+  if (!targets) {
+    const sync = program.edges.map((e) => SYNC_EDGE_KINDS.includes(e.kind));
+    targets = program.callEdges.map((calls) => (calls ?? []).map((edges) => {
+      const out: number[] = [];
+      for (const ei of edges) if (sync[ei]) out.push(program.edgeTo[ei]);
+      return out;
+    }));
+    syncTargetsCache.set(program, targets);
+  }
+  return targets;
 }

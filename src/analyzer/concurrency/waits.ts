@@ -155,7 +155,7 @@ export class WaitFinder {
             return true;
           }
           // A callback that yields (RedisModule_Yield inside) counts as waiting, too.
-          const targets = (this.program.callEdges[fn]?.[st.call] ?? []).map((ei) => this.program.idToIndex.get(this.program.edges[ei].to)!);
+          const targets = (this.program.callEdges[fn]?.[st.call] ?? []).map((ei) => this.program.edgeTo[ei]);
           if (targets.length && targets.every((t) => this.yieldingFns.has(t))) { yields = true; return true; }
           return false;
         }

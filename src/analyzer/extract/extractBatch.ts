@@ -28,6 +28,20 @@ export function partitionMacros(sources: readonly ExtractJob[]): { shared: Macro
 }
 
 /**
+ * The macros each .c file defines for itself: given (a file absent defines none), or null: each
+ * file is scanned when it is extracted, so that the scan runs on the extraction threads rather
+ * than before any of them can start.
+ */
+export type LocalMacros = ReadonlyMap<string, MacroDef[]> | null;
+
+function localDefsOf(local: LocalMacros, job: ExtractJob): MacroDef[] | undefined {
+  if (local) return local.get(job.file);
+  if (job.file.endsWith('.h')) return undefined;
+  const defs = scanMacroDefinitions(job.text, job.file);
+  return defs.length ? defs : undefined;
+}
+
+/**
  * Caches that outlive one batch: a worker keeps them for its whole run, since its batches share
  * the header macro table the expansions depend on.
  */
@@ -52,7 +66,7 @@ export class BatchCaches {
  * kept by the caller for incremental parsing, and caches the caller keeps across calls (it must
  * drop `expansions` when the macros in scope change; `snippets` depend on the text only).
  */
-export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: ReadonlyMap<string, MacroDef[]>, caches?: BatchCaches,
+export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend, sharedMacros: MacroTable, localMacros: LocalMacros, caches?: BatchCaches,
   reuse?: { trees?: ReadonlyMap<string, SyntaxTree>; snippets?: SnippetCache; expansions?: Map<string, ExpansionResult> }): ExtractResult[] {
   const own = caches ?? new BatchCaches(parser);
   const snippets = reuse?.snippets ?? own.snippets;
@@ -61,7 +75,7 @@ export function extractBatch(jobs: readonly ExtractJob[], parser: ParserBackend,
     return jobs.map((job) => {
       snippets.trim();
       try {
-        const defs = localMacros.get(job.file);
+        const defs = localDefsOf(localMacros, job);
         const visible = job.visibleHeaders ? new Set(job.visibleHeaders) : null;
         const scope = defs || visible ? new FileMacroScope(sharedMacros, defs ?? [], visible) : sharedMacros;
         // Expansions depend on the macros in scope: shared by files that define none of their own.
