@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,16 @@ test('an unreadable path is reported, not fatal', async () => {
   writeFileSync(path.join(dir, 'ok.c'), 'void ok(void) {}\n');
   const { graph } = await analyzeTree(dir, { workers: 0 });
   assert.deepEqual(graph.skipped.map((s) => [s.file, s.reason]), [['dangling.c', 'unreadable']]);
+  assert.equal(graph.stats.filesParsed, 1);
+});
+
+test('a named pipe or device behind a .c name is skipped, not read (a read would block)', { skip: process.platform === 'win32' ? 'no mkfifo on Windows' : false }, async () => {
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-fifo-'));
+  execFileSync('mkfifo', [path.join(dir, 'pipe.c')]);
+  symlinkSync('/dev/zero', path.join(dir, 'zero.c'));
+  writeFileSync(path.join(dir, 'ok.c'), 'void ok(void) {}\n');
+  const { graph } = await analyzeTree(dir, { workers: 0 });
+  assert.deepEqual(graph.skipped.map((s) => [s.file, s.reason, s.detail]), [['pipe.c', 'unreadable', 'not a regular file'], ['zero.c', 'unreadable', 'not a regular file']]);
   assert.equal(graph.stats.filesParsed, 1);
 });
 
