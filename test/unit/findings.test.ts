@@ -49,3 +49,14 @@ test('evidence: the releaser is the counter that moves, and the lock is taken in
   assert.deepEqual(awaited.takesLock?.path.map((h) => h.to), ['ack_job@module.c', 'record_ack@module.c']);
   assert.equal(awaited.takesLock?.function, 'record_ack@module.c');
 });
+
+test('evidence: with pools sharing a thread function, the GIL-taking job named is one handed to the pool the path waits on', async () => {
+  // pool_evidence_bad: LP.DRAIN waits for query_pool; maint_pool's maint_job takes the GIL in
+  // fewer steps than query_job (queued through the query_submit wrapper).
+  const { findings } = await analyzeProject(path.join(root, 'pool_evidence_bad'), { workers: 0 });
+  const risk = findings.find((f) => f.class === 'deadlock-risk');
+  assert.ok(risk, 'a deadlock-risk finding');
+  const taker = risk.awaited.find((a) => a.takesLock)?.takesLock;
+  assert.deepEqual(taker?.path.map((h) => h.to), ['query_job@module.c', 'run_query@module.c']);
+  assert.match(risk.message, /taking the GIL in run_query/);
+});

@@ -85,6 +85,9 @@ test('RediSearch dede3e11: deadlock-risk for set_workers and for FT.CONFIG throu
   // the pool threads run calls (not by barrier_init's reset).
   assert.equal(pool.releaser.function, 'barrier_wait');
   assert.deepEqual(pool.pathToReleaser.map((h) => h.to.split('@')[0]), ['admin_job_change_state', 'barrier_wait']);
+  // "those same threads run query jobs that take the GIL": a job queued to the workers pool
+  // (not, say, the GC pool's job, which thread_do also runs).
+  assert.ok(['AREQ_Execute_Callback', 'HREQ_Execute_Callback', 'cursorRead_ctx'].includes(pool.takesLock!.path[0].to.split('@')[0]), pool.takesLock!.path[0].to);
   assert.ok(setWorkers.sequencedAfter.some((s) => s.macro === 'COORDINATOR_TRIGGER' && s.reaches.includes('MRConnManager_Shrink')));
   assert.ok(findings.find(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG → setWorkThreads → barrier_wait_and_destroy');
 });

@@ -7,6 +7,7 @@ import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
 import { SyncGraph } from './syncGraph';
+import { PoolInstances } from './poolInstances';
 import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
@@ -41,6 +42,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
   const releasers = new Releasers(program, profile, waitFinder);
+  const pools = new PoolInstances(program);
   // A pipe or socket write is a wait only where another thread drains that channel.
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
   const lockOpsStarted = performance.now();
@@ -55,7 +57,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
     // A lock nothing takes and no entry holds (the Python GIL in a tree without Python) has no states.
     if (!lock.heldByEntries && !usedLocks.has(globalLockKey(lock.lock))) continue;
     const analysis = new LockStateAnalysis(program, lock);
-    const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock);
+    const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock, pools);
     const ctxs = builder.buildContexts();
     contexts += ctxs.length;
     globalStates.push({ lock, analysis, contexts: ctxs });
@@ -220,6 +222,7 @@ class FindingBuilder {
     private readonly releasers: Releasers,
     private readonly waits: WaitFinder,
     private readonly lock: LockApi,
+    private readonly pools: PoolInstances,
   ) {
     this.lockTakers = new Set();
     analysis.roles.forEach((calls, fn) => { if (calls.some((r) => r === 'acquire' || r === 'try')) this.lockTakers.add(fn); });
@@ -294,7 +297,7 @@ class FindingBuilder {
       // One finding per entry and wait: the shortest path, and the other dispatch targets
       // (each setter behind FT.CONFIG, say) through which the entry also gets there.
       paths.sort((a, b) => a.length - b.length);
-      const finding = this.finding(ctx, cls, start, paths[0], w, state, awaited);
+      const finding = this.finding(ctx, cls, start, paths[0], w, state, this.samePoolEvidence(awaited, paths[0]));
       const alternatives = [...new Set(paths.slice(1).map((p) => p.map((ei) => this.program.edges[ei]).find((e) => e.kind === 'indirect')?.to).filter((x): x is string => !!x))];
       if (alternatives.length) finding.alsoThrough = alternatives;
       out.push(finding);
@@ -520,6 +523,46 @@ class FindingBuilder {
       if (rest) return { path: [...toReleaser.slice(0, k), ...rest.path], end: rest.end };
     }
     return this.pathToLockTaker(root);
+  }
+
+  /**
+   * The awaited threads with their lock-taking evidence chosen, where it can be, among jobs handed
+   * to a pool this path works on (see poolInstances.ts); unchanged when the evidence already runs
+   * through the job that releases the wait, or no such job takes the lock. Evidence only: whether
+   * a thread takes the lock was decided over all the jobs its thread function may run.
+   */
+  private samePoolEvidence(awaited: AwaitedThread[], path: readonly number[]): AwaitedThread[] {
+    if (!awaited.some((a) => a.takesLock)) return awaited;
+    const callIndex = this.graph.edgeCallIndex();
+    const wanted = this.pools.pathPools(path, (ei) => callIndex[ei]);
+    if (!wanted.size) return awaited;
+    return awaited.map((a) => {
+      if (!a.takesLock) return a;
+      const first = a.takesLock.path[0];
+      const viaReleasingJob = first && a.pathToReleaser[0] && first.to === a.pathToReleaser[0].to && first.site.line === a.pathToReleaser[0].site.line;
+      if (viaReleasingJob) return a;
+      const root = this.graph.idx(a.threadRoot);
+      const cacheKey = `${root}|${[...wanted].sort().join(',')}`;
+      let taker = this.samePoolTaker.get(cacheKey);
+      if (taker === undefined) this.samePoolTaker.set(cacheKey, (taker = this.takerInPools(root, wanted)));
+      if (!taker || taker.path.length === 0) return a;
+      return { ...a, takesLock: { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } };
+    });
+  }
+
+  private readonly samePoolTaker = new Map<string, { path: number[]; end: number } | null>();
+
+  /** The shortest path from `root` to a lock taker that enters no job handed only to pools outside `wanted`. */
+  private takerInPools(root: number, wanted: ReadonlySet<string>): { path: number[]; end: number } | null {
+    const inWantedPool = (ei: number): boolean => {
+      if (this.program.edges[ei].kind !== 'indirect') return true;
+      // Jobs handed to no named pool may run anywhere; those handed only to other pools are skipped.
+      const pools = this.pools.jobPools(this.program.edgeTo[ei]);
+      if (!pools.size) return true;
+      for (const pool of pools) if (wanted.has(pool)) return true;
+      return false;
+    };
+    return this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool);
   }
 
   private lockCallSite(fn: number): Site {

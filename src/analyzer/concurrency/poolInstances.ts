@@ -1,0 +1,101 @@
+import type { LinkedProgram } from '../link/linker';
+import type { Val } from '../model';
+
+// Which pool (queue, loop) a job is handed to, named by the global variable that holds it.
+//
+// Every pool of one implementation runs the same thread function, so thread roots alone cannot
+// tell RediSearch's worker pool from its GC pool: the GC pool's `taskCallback` "is run by
+// thread_do" as much as a query job is. The analysis keeps treating them as one thread (see the
+// FP_shared_pool_threads fixture), but when it names the job through which an awaited pool thread
+// takes a lock, it prefers a job handed to the same pool as the one the waiting path works on:
+// `set_workers` resizes `_workers_thpool`, so the evidence is a query job queued there, not a GC
+// job. Only which evidence is shown depends on this, never a finding's class.
+//
+// A call's pool is a global passed next to the function pointer (`thpool_add_work(gc_pool, job,
+// arg)`); when the pointer is passed on to a parameter (`workers_add_work(job, arg)`, which calls
+// `thpool_add_work(_workers_thpool, fn, arg)`), the callee's calls that pass that parameter on
+// are followed, a few levels deep.
+
+const FOLLOW_DEPTH = 3;
+
+export class PoolInstances {
+  private readonly jobCache = new Map<number, ReadonlySet<string>>();
+
+  constructor(private readonly program: LinkedProgram) {}
+
+  /** Whether `fn` is handed to another thread somewhere (a hand-off edge leads to it). */
+  isJob(fn: number): boolean {
+    const id = this.program.functions[fn].id;
+    return (this.program.in[fn] ?? []).some((ei) => this.program.edges[ei].kind === 'handoff' && this.program.edges[ei].to === id);
+  }
+
+  /** Pools the job function `job` is handed to (empty when none is named by a global). */
+  jobPools(job: number): ReadonlySet<string> {
+    let pools = this.jobCache.get(job);
+    if (!pools) {
+      const found = new Set<string>();
+      const id = this.program.functions[job].id;
+      for (const ei of this.program.in[job] ?? []) {
+        const e = this.program.edges[ei];
+        if (e.kind !== 'handoff' || e.to !== id) continue;
+        const from = this.program.edgeFrom[ei];
+        const calls = this.program.facts[from]?.calls ?? [];
+        calls.forEach((call, ci) => {
+          const argIndex = call.args.findIndex((vals) => vals.some((v) => v.k === 'ident' && v.site.line === e.site.line && v.site.col === e.site.col && v.site.file === e.site.file));
+          if (argIndex >= 0) for (const p of this.poolsAt(from, ci, argIndex, 0)) found.add(p);
+        });
+      }
+      this.jobCache.set(job, (pools = found));
+    }
+    return pools;
+  }
+
+  /** Globals passed as arguments at the calls an edge path makes. */
+  pathPools(path: readonly number[], callIndexOf: (edge: number) => number): Set<string> {
+    const out = new Set<string>();
+    for (const ei of path) {
+      const fn = this.program.edgeFrom[ei];
+      const ci = callIndexOf(ei);
+      const call = ci >= 0 ? this.program.facts[fn]?.calls[ci] : undefined;
+      if (call) for (const vals of call.args) for (const key of this.globalKeys(vals, fn)) out.add(key);
+    }
+    return out;
+  }
+
+  /** Pools named at call `ci` of `fn`, whose argument `argIndex` carries the job pointer. */
+  private poolsAt(fn: number, ci: number, argIndex: number, depth: number): Set<string> {
+    const out = new Set<string>();
+    const call = this.program.facts[fn]!.calls[ci];
+    call.args.forEach((vals, i) => {
+      if (i !== argIndex) for (const key of this.globalKeys(vals, fn)) out.add(key);
+    });
+    if (out.size || depth >= FOLLOW_DEPTH) return out;
+    // The pointer goes on to a parameter: follow it into the callees.
+    for (const ei of this.program.callEdges[fn]?.[ci] ?? []) {
+      const callee = this.program.edgeTo[ei];
+      const facts = this.program.facts[callee];
+      const param = facts?.params[argIndex]?.name;
+      if (!facts || !param) continue;
+      facts.calls.forEach((inner, ii) => {
+        const k = inner.args.findIndex((vals) => vals.some((v) => v.k === 'read' && v.loc.k === 'local' && v.loc.name === param));
+        if (k >= 0) for (const p of this.poolsAt(callee, ii, k, depth + 1)) out.add(p);
+      });
+    }
+    return out;
+  }
+
+  /** Storage keys of the global variables (not functions) among an argument's values. */
+  private globalKeys(vals: readonly Val[], fn: number): string[] {
+    const out: string[] = [];
+    for (const v of vals) {
+      if (v.k === 'ident' && this.program.symbols.globalNamed(v.name, this.program.functions[fn].file ?? '')) {
+        const key = this.program.locationKey({ k: 'global', name: v.name }, fn);
+        if (key) out.push(key);
+      } else if (v.k === 'read' && v.loc.k === 'global' && v.loc.name) {
+        const key = this.program.locationKey(v.loc, fn);
+        if (key) out.push(key);
+      }
+    }
+    return out;
+  }
+}
