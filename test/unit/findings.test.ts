@@ -43,6 +43,8 @@ test('evidence: the releaser is the counter that moves, and the lock is taken in
   const { findings } = await analyzeProject(path.join(root, 'releaser_evidence_bad'), { workers: 0 });
   const risk = findings.find((f) => f.class === 'deadlock-risk');
   assert.ok(risk, 'a deadlock-risk finding');
+  // stats_thread only sets another ack_counter up: not an awaited thread.
+  assert.deepEqual(risk.awaited.map((a) => a.threadRoot), ['pool_thread@module.c']);
   const [awaited] = risk.awaited;
   assert.equal(awaited.releaser.function, 'ack_counter_add@module.c');
   assert.deepEqual(awaited.pathToReleaser.map((h) => h.to), ['ack_job@module.c', 'ack_counter_add@module.c']);

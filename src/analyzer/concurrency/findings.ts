@@ -183,10 +183,19 @@ class Releasers {
       const keys = new Set(w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)));
       const out: { release: Release }[] = [];
       for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
-      // Counters that move (`received++`) before plain stores (`received = 0` in an init
-      // function): which writer is named as the releaser is evidence a reader acts on, and a
-      // spin-wait is released by the progress its condition counts, not by a reset.
-      return [...out.filter((r) => r.release.update), ...out.filter((r) => !r.release.update)];
+      // A function that stores afresh into every one of the (several) locations the condition
+      // reads (`barrier_init`: `count = n; received = 0`) sets the object up. When counters that
+      // move (`received++`) exist, they are what releases the wait, and the set-up is no releaser:
+      // it would make any thread that creates such an object, for any purpose, an awaited thread.
+      // With one location, a plain store (`pending = 0` in a cancel) may well be the release.
+      const plainPerRead = w.condReads
+        .map((r) => this.program.readKeys(r.loc, w.fn).flatMap((k) => this.writers.get(k) ?? []).filter((x) => x.fn !== w.fn))
+        .filter((ws) => ws.length)
+        .map((ws) => new Set(ws.filter((x) => !x.update).map((x) => x.fn)));
+      const initializers = plainPerRead.length >= 2 ? plainPerRead.reduce((a, b) => new Set([...a].filter((fn) => b.has(fn)))) : new Set<number>();
+      const releasing = out.some((r) => r.release.update) ? out.filter((r) => r.release.update || !initializers.has(r.release.fn)) : out;
+      // Counters that move before plain stores: the releaser named is evidence a reader acts on.
+      return [...releasing.filter((r) => r.release.update), ...releasing.filter((r) => !r.release.update)];
     }
     if (w.kind === 'join') {
       return w.objectKeys.flatMap((k) => (this.threadStores.get(k) ?? []).map((t) => ({ release: t.release, roots: [t.root] })));
