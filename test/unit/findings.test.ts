@@ -62,3 +62,16 @@ test('evidence: with pools sharing a thread function, the GIL-taking job named i
   assert.deepEqual(taker?.path.map((h) => h.to), ['query_job@module.c', 'run_query@module.c']);
   assert.match(risk.message, /taking the GIL in run_query/);
 });
+
+test('evidence: a GIL-taking job queued to another pool than the one waited on comes with a pool caveat', async () => {
+  // FP_shared_pool_threads: ZIP.SYNC waits for zip_pool, whose job never takes the GIL; the
+  // evidence goes through query_pool's job (the pools share their thread function).
+  const { findings } = await analyzeProject(path.join(root, 'FP_shared_pool_threads'), { workers: 0 });
+  const risk = findings.find((f) => f.class === 'deadlock-risk');
+  assert.ok(risk);
+  assert.deepEqual(risk.awaited.find((a) => a.takesLock)?.takesLock?.poolCaveat, { job: 'query_job@module.c', pools: ['query_pool'], waitedPools: ['zip_pool'] });
+  assert.match(risk.message, /no job queued to zip_pool, which this path waits on, takes the GIL: if those threads never run query_job, this is a stall/);
+  // When the waited-on pool's own job takes the GIL, there is nothing to caveat.
+  const same = await analyzeProject(path.join(root, 'pool_evidence_bad'), { workers: 0 });
+  assert.ok(same.findings.every((f) => f.awaited.every((a) => !a.takesLock?.poolCaveat)));
+});

@@ -88,6 +88,7 @@ test('RediSearch dede3e11: deadlock-risk for set_workers and for FT.CONFIG throu
   // "those same threads run query jobs that take the GIL": a job queued to the workers pool
   // (not, say, the GC pool's job, which thread_do also runs).
   assert.ok(['AREQ_Execute_Callback', 'HREQ_Execute_Callback', 'cursorRead_ctx'].includes(pool.takesLock!.path[0].to.split('@')[0]), pool.takesLock!.path[0].to);
+  assert.equal(pool.takesLock!.poolCaveat, undefined);
   assert.ok(setWorkers.sequencedAfter.some((s) => s.macro === 'COORDINATOR_TRIGGER' && s.reaches.includes('MRConnManager_Shrink')));
   assert.ok(findings.find(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG → setWorkThreads → barrier_wait_and_destroy');
 });

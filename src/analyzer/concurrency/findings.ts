@@ -2,18 +2,18 @@ import { stableId } from './stableId';
 import type { Site } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';
-import { shortName } from '../report/formats';
+import { describePoolCaveat, shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
 import { SyncGraph } from './syncGraph';
-import { PoolInstances } from './poolInstances';
+import { PoolInstances, poolName } from './poolInstances';
 import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
 import type { WaitSite } from './waits';
-import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, SequencedAfter } from './types';
+import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, PoolCaveat, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
 import { LockOps, describeLock, globalLockKey } from './lockOps';
 import { LockSets } from './lockSets';
@@ -543,7 +543,8 @@ class FindingBuilder {
   private samePoolEvidence(awaited: AwaitedThread[], path: readonly number[]): AwaitedThread[] {
     if (!awaited.some((a) => a.takesLock)) return awaited;
     const callIndex = this.graph.edgeCallIndex();
-    const wanted = this.pools.pathPools(path, (ei) => callIndex[ei]);
+    // Only globals that some job is known to be handed to name pools.
+    const wanted = new Set([...this.pools.pathPools(path, (ei) => callIndex[ei])].filter((g) => this.pools.isPool(g)));
     if (!wanted.size) return awaited;
     return awaited.map((a) => {
       if (!a.takesLock) return a;
@@ -554,9 +555,22 @@ class FindingBuilder {
       const cacheKey = `${root}|${[...wanted].sort().join(',')}`;
       let taker = this.samePoolTaker.get(cacheKey);
       if (taker === undefined) this.samePoolTaker.set(cacheKey, (taker = this.takerInPools(root, wanted)));
-      if (!taker || taker.path.length === 0) return a;
-      return { ...a, takesLock: { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } };
+      const takesLock = taker && taker.path.length ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : a.takesLock;
+      const caveat = this.poolCaveat(takesLock.path, wanted);
+      return takesLock === a.takesLock && !caveat ? a : { ...a, takesLock: caveat ? { ...takesLock, poolCaveat: caveat } : takesLock };
     });
+  }
+
+  /** The first job on a lock-taking path, when it is not known to be handed to a waited-on pool. */
+  private poolCaveat(path: readonly PathHop[], wanted: ReadonlySet<string>): PoolCaveat | undefined {
+    for (const hop of path) {
+      const job = this.graph.idx(hop.to);
+      if (hop.kind !== 'indirect' || !this.pools.isJob(job)) continue;
+      const pools = [...this.pools.jobPools(job)];
+      if (pools.some((p) => wanted.has(p))) return undefined;
+      return { job: hop.to, pools: pools.map(poolName), waitedPools: [...wanted].map(poolName) };
+    }
+    return undefined;
   }
 
   private readonly samePoolTaker = new Map<string, { path: number[]; end: number } | null>();
@@ -599,9 +613,11 @@ class FindingBuilder {
     const id = stableId([cls, this.lock.lock, this.program.functions[start].name, waitFn.name, w.kind, w.expression]);
     const entryName = shortName(entry.function);
     const lockWord = `the ${this.lock.lock}`;
-    const taker = awaited.find((a) => a.takesLock);
+    // Evidence without a pool caveat first: it is the one that holds for the waited-on pool.
+    const taker = awaited.find((a) => a.takesLock && !a.takesLock.poolCaveat) ?? awaited.find((a) => a.takesLock);
+    const caveat = taker?.takesLock?.poolCaveat;
     const message = cls === 'deadlock-risk'
-      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
+      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
       : cls === 'stall'
         ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => shortName(a.threadRoot)).join(', ')}` : '; no releasing thread was found'}`
         : `${entryName} (${entry.kind}) holds ${lockWord} while it waits, with a bound, in ${waitFn.name} (${w.expression})`;

@@ -18,10 +18,27 @@ import type { Val } from '../model';
 
 const FOLLOW_DEPTH = 3;
 
+/** A pool's storage key as people write it: `G:src/gc.c:gcThreadpool_g` → `gcThreadpool_g`. */
+export function poolName(key: string): string {
+  return key.slice(key.lastIndexOf(':') + 1);
+}
+
 export class PoolInstances {
   private readonly jobCache = new Map<number, ReadonlySet<string>>();
+  private knownPools: Set<string> | undefined;
 
   constructor(private readonly program: LinkedProgram) {}
+
+  /** Whether some job is known to be handed to the global `key`. */
+  isPool(key: string): boolean {
+    if (!this.knownPools) {
+      this.knownPools = new Set();
+      this.program.edges.forEach((e, ei) => {
+        if (e.kind === 'handoff') for (const p of this.jobPools(this.program.edgeTo[ei])) this.knownPools!.add(p);
+      });
+    }
+    return this.knownPools.has(key);
+  }
 
   /** Whether `fn` is handed to another thread somewhere (a hand-off edge leads to it). */
   isJob(fn: number): boolean {
@@ -67,7 +84,7 @@ export class PoolInstances {
     const out = new Set<string>();
     const call = this.program.facts[fn]!.calls[ci];
     call.args.forEach((vals, i) => {
-      if (i !== argIndex) for (const key of this.globalKeys(vals, fn)) out.add(key);
+      if (i !== argIndex) for (const key of this.argumentGlobals(vals, fn, 0)) out.add(key);
     });
     if (out.size || depth >= FOLLOW_DEPTH) return out;
     // The pointer goes on to a parameter: follow it into the callees.
@@ -82,6 +99,42 @@ export class PoolInstances {
       });
     }
     return out;
+  }
+
+  /**
+   * Globals an argument may carry: named in it, or, for a parameter of `fn` passed on
+   * (`run(fn, arg, poolType)` → `add_work(pools[poolType], fn, arg)`), passed by `fn`'s callers.
+   */
+  private argumentGlobals(vals: readonly Val[], fn: number, depth: number): string[] {
+    const out = this.globalKeys(vals, fn);
+    if (out.length || depth >= FOLLOW_DEPTH) return out;
+    const params = this.program.facts[fn]?.params ?? [];
+    for (const v of vals) {
+      if (v.k !== 'read' || v.loc.k !== 'local') continue;
+      const name = v.loc.name;
+      const index = params.findIndex((p) => p.name === name);
+      if (index < 0) continue;
+      for (const ei of this.program.in[fn] ?? []) {
+        const e = this.program.edges[ei];
+        if (e.kind !== 'direct' && e.kind !== 'macro') continue;
+        const caller = this.program.edgeFrom[ei];
+        const ci = this.callIndexOf(caller, ei);
+        const arg = ci >= 0 ? this.program.facts[caller]?.calls[ci]?.args[index] : undefined;
+        if (arg) out.push(...this.argumentGlobals(arg, caller, depth + 1));
+      }
+    }
+    return out;
+  }
+
+  private callIndex: Int32Array | undefined;
+
+  private callIndexOf(fn: number, edge: number): number {
+    if (!this.callIndex) {
+      const index = new Int32Array(this.program.edges.length).fill(-1);
+      this.program.callEdges.forEach((calls) => (calls ?? []).forEach((edges, ci) => { for (const ei of edges) if (index[ei] < 0) index[ei] = ci; }));
+      this.callIndex = index;
+    }
+    return this.program.edgeFrom[edge] === fn ? this.callIndex[edge] : -1;
   }
 
   /** Storage keys of the global variables (not functions) among an argument's values. */

@@ -62,7 +62,19 @@ export interface AwaitedThread {
   releaser: { function: string; site: Site; action: string };
   pathToReleaser: PathHop[];
   /** Where the thread can take the lock the waiter holds (null: it never does). */
-  takesLock: { function: string; site: Site; path: PathHop[] } | null;
+  takesLock: { function: string; site: Site; path: PathHop[]; poolCaveat?: PoolCaveat } | null;
+}
+
+/**
+ * Set when the waiting path works on named pools none of whose jobs takes the lock, and the
+ * evidence goes through a job handed elsewhere (`pools`: where; empty: to a pool lockpath cannot
+ * name). The pools may share the thread function the awaited thread runs: if the waited-on pool's
+ * threads never run `job`, the finding is a stall. See test/fixtures/findings/FP_shared_pool_threads.
+ */
+export interface PoolCaveat {
+  job: string;
+  pools: string[];
+  waitedPools: string[];
 }
 
 export interface SequencedAfter {

@@ -1,3 +1,4 @@
+import type { PoolCaveat } from '../concurrency/types';
 import type { Edge, FunctionNode, Site } from '../graph';
 import type { TraceResult } from '../query/trace';
 
@@ -119,4 +120,10 @@ export function toMermaid(graph: { functions: FunctionNode[]; edges: Edge[] }): 
     lines.push(`  ${a} ${arrow}|"${esc(label)}"| ${b}`);
   }
   return lines.join('\n');
+}
+
+/** One clause a reader can act on: which job the evidence goes through, and why it may not apply. */
+export function describePoolCaveat(c: PoolCaveat, lockWord: string): string {
+  const where = c.pools.length ? `queued to ${c.pools.join(', ')}` : 'queued to a pool lockpath cannot name';
+  return `through ${shortName(c.job)}, ${where}; no job queued to ${c.waitedPools.join(', ')}, which this path waits on, takes ${lockWord}: if those threads never run ${shortName(c.job)}, this is a stall`;
 }
