@@ -273,6 +273,9 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
       const toLock = b.path(root, a.takesLock.path, 1, a.pathToReleaser);
       const taker = [...toLock].reverse().find((n) => n.function === a.takesLock!.function) ?? toLock.at(-1)!;
       mark(taker, 'takes-lock', `takes ${f.lock} first`, a.takesLock.site);
+      const c = a.takesLock.poolCaveat;
+      // The evidence may not apply to the waited-on pool's threads: say so where the lane is read.
+      if (c) b.lane.note = `only through ${shortName(c.job)} (${c.pools.length ? `queued to ${c.pools.join(', ')}` : 'pool unknown'}); no job of ${c.waitedPools.join(', ')} takes ${f.lock}: a stall if its threads never run it`;
       // Blocks there: the lock is held by the lane-1 thread until its wait returns.
       cross.push({ from: taker.key, to: start.key, label: `needs ${f.lock}, held by ${shortName(f.entry.function)}`, kind: 'waits' });
     } else {

@@ -121,6 +121,13 @@ test('an awaited thread that never takes the lock says so and has no lock branch
   assert.deepEqual(m.cross.map((c) => c.label), ['waits for', 'after the wait']);
 });
 
+test('an awaited thread whose lock-taking job belongs to another pool carries the caveat in its lane note', () => {
+  const a = deadlock.awaited![0];
+  const m = buildLanes({ ...deadlock, awaited: [{ ...a, takesLock: { ...a.takesLock!, poolCaveat: { job: 'search_job@search.c', pools: ['search_pool'], waitedPools: ['admin_pool'] } } }] });
+  assert.equal(m.lanes[1].note, 'only through search_job (queued to search_pool); no job of admin_pool takes GIL: a stall if its threads never run it');
+  assert.equal(buildLanes(deadlock).lanes[1].note, undefined);
+});
+
 test('lock-order: one lane per thread trace, marking where each lock is held and acquired, each waiting on the other', () => {
   const entry = (fn: string, kind: 'command' | 'thread-root') => ({ function: fn, kind, api: kind === 'command' ? 'RedisModule_CreateCommand' : 'pthread_create', site: site('m.c', 1) });
   const f: LaneFinding = {
