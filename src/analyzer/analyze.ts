@@ -90,28 +90,34 @@ export async function analyzeTree(root: string, options: AnalyzeOptions = {}): P
 let jitTuned = false;
 
 /**
- * The tiering budget (bytecodes executed between profiler ticks) TurboFan waits for before
- * optimizing a function. V8's default (67,584) is tuned for long-running pages; an analysis is
- * short, runs cold and in several isolates at once (each compiles the same code again), and with
- * the default TurboFan recompiled the extractor and linker ~430 times for ~2 s of background CPU
- * on RediSearch, on threads that compete with the extraction threads of a 2-core machine. With a
- * larger budget only the really hot functions get optimized: ~170 compiles, ~0.5 s. Only JIT
- * heuristics change, never results.
- */
-const INTERRUPT_BUDGET = 1_000_000;
-
-/**
- * JIT settings for this process (and the workers it starts: V8 flags are per process), applied
- * at the first analysis. Turning off TurboFan's inlining made its compiles cheap at about the same
- * code speed (single-threaded extraction CPU 3.2 s -> 2.7 s); the budget above cut `stats` on
- * RediSearch from ~2.6 s to ~2.2 s. `LOCKPATH_INTERRUPT_BUDGET` overrides the budget (for
- * measuring); a flag given on the command line is respected.
+ * Turns off TurboFan's inlining for this process (and the workers it starts: V8 flags are per
+ * process), at the first analysis. An analysis runs cold, and on RediSearch TurboFan spent ~0.7 s
+ * of CPU per thread compiling the extractor with inlining, on background threads that compete
+ * with the extraction threads on a 2-core machine; without inlining the compiles are cheap and the
+ * code is about as fast (single-threaded extraction CPU 3.2 s -> 2.7 s). Only JIT heuristics
+ * change, never results. A flag given on the command line is respected.
  */
 function tuneJit(): void {
   if (jitTuned) return;
   jitTuned = true;
   if (!process.execArgv.some((a) => /inlin/.test(a))) v8.setFlagsFromString('--no-turbo-inlining');
-  const budget = process.env.LOCKPATH_INTERRUPT_BUDGET ?? String(INTERRUPT_BUDGET);
+}
+
+/**
+ * The tiering budget (bytecodes executed between profiler ticks) TurboFan waits for before
+ * optimizing a function, for a process that analyses once and exits (the CLI). V8's default
+ * (67,584) suits long-running code: with it, TurboFan recompiled the extractor and linker ~430
+ * times during one analysis of RediSearch, ~2 s of background CPU competing with the extraction
+ * threads of a 2-core machine; with 1,000,000 only the really hot functions are optimized (~90
+ * compiles, ~0.25 s) and `stats` went from ~2.4 s to ~2.15 s. A language server keeps V8's default:
+ * it runs the same code for hours, and its edits were slower with the larger budget (inline-edit
+ * median 27 -> 40 ms). `LOCKPATH_INTERRUPT_BUDGET` overrides the value; a flag given on the
+ * command line is respected.
+ */
+const ONE_SHOT_INTERRUPT_BUDGET = 1_000_000;
+
+export function tuneJitForOneShotRun(): void {
+  const budget = process.env.LOCKPATH_INTERRUPT_BUDGET ?? String(ONE_SHOT_INTERRUPT_BUDGET);
   if (!process.execArgv.some((a) => /interrupt-budget/.test(a)) && /^\d+$/.test(budget)) v8.setFlagsFromString(`--interrupt-budget=${budget}`);
 }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { analyzeTree } from '../analyzer/analyze';
+import { analyzeTree, tuneJitForOneShotRun } from '../analyzer/analyze';
 import type { Analysis, AnalyzeOptions } from '../analyzer/analyze';
 import { LockpathError } from '../analyzer/errors';
 import { EDGE_KINDS } from '../analyzer/graph';
@@ -239,6 +239,8 @@ export function run(argv: string[] = process.argv.slice(2)): void {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  // One analysis, then exit: tune the JIT for that (a server keeps V8's defaults).
+  tuneJitForOneShotRun();
   main(argv).then((code) => { process.exitCode = code; }, (err: unknown) => {
     if (err instanceof LockpathError) {
       process.stderr.write(`lockpath: ${err.message}\n`);
