@@ -113,15 +113,29 @@ export class PoolInstances {
       if (v.k !== 'read' || v.loc.k !== 'local') continue;
       const name = v.loc.name;
       const index = params.findIndex((p) => p.name === name);
-      if (index < 0) continue;
-      for (const ei of this.program.in[fn] ?? []) {
-        const e = this.program.edges[ei];
-        if (e.kind !== 'direct' && e.kind !== 'macro') continue;
-        const caller = this.program.edgeFrom[ei];
-        const ci = this.callIndexOf(caller, ei);
-        const arg = ci >= 0 ? this.program.facts[caller]?.calls[ci]?.args[index] : undefined;
-        if (arg) out.push(...this.argumentGlobals(arg, caller, depth + 1));
-      }
+      if (index >= 0) out.push(...this.parameterGlobals(fn, index, depth));
+    }
+    return out;
+  }
+
+  /** Memo of `parameterGlobals`: a widely called wrapper is looked at once, whatever the depth. */
+  private readonly paramCache = new Map<string, string[]>();
+
+  /** Globals `fn`'s callers pass as its parameter `index` (directly, or through their own parameters). */
+  private parameterGlobals(fn: number, index: number, depth: number): string[] {
+    const key = `${fn}:${index}`;
+    const known = this.paramCache.get(key);
+    if (known) return known;
+    // Set before recursing: a recursive caller chain sees an empty answer rather than looping.
+    const out: string[] = [];
+    this.paramCache.set(key, out);
+    for (const ei of this.program.in[fn] ?? []) {
+      const e = this.program.edges[ei];
+      if (e.kind !== 'direct' && e.kind !== 'macro') continue;
+      const caller = this.program.edgeFrom[ei];
+      const ci = this.callIndexOf(caller, ei);
+      const arg = ci >= 0 ? this.program.facts[caller]?.calls[ci]?.args[index] : undefined;
+      if (arg) for (const g of this.argumentGlobals(arg, caller, depth + 1)) if (!out.includes(g)) out.push(g);
     }
     return out;
   }
