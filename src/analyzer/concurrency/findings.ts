@@ -37,14 +37,27 @@ export interface ConcurrencyResult {
 const MAX_BRANCHES = 20;
 const MAX_REACHES = 25;
 
+/** Phase timings on stderr under LOCKPATH_DEBUG (the pass's total is in the summary either way). */
+function phaseTimer(): (label: string) => void {
+  if (!process.env.LOCKPATH_DEBUG) return () => undefined;
+  let last = performance.now();
+  return (label) => {
+    const now = performance.now();
+    console.error(`lockpath: concurrency: ${label} ${Math.round(now - last)} ms`);
+    last = now;
+  };
+}
+
 export function analyzeConcurrency(program: LinkedProgram, profile: Profile): ConcurrencyResult {
   const started = performance.now();
+  const phase = phaseTimer();
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
   const releasers = new Releasers(program, profile, waitFinder);
   const pools = new PoolInstances(program);
   // A pipe or socket write is a wait only where another thread drains that channel.
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
+  phase('waits and releasers');
   const lockOpsStarted = performance.now();
   const lockOps = new LockOps(program, profile);
   const lockOpsMs = performance.now() - lockOpsStarted;
@@ -58,7 +71,9 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
     if (!lock.heldByEntries && !usedLocks.has(globalLockKey(lock.lock))) continue;
     const analysis = new LockStateAnalysis(program, lock);
     const builder = new FindingBuilder(program, graph, analysis, releasers, waitFinder, lock, pools);
+    phase('lock operations');
     const ctxs = builder.buildContexts();
+    phase(`${lock.lock}: thread contexts`);
     contexts += ctxs.length;
     globalStates.push({ lock, analysis, contexts: ctxs });
     for (const c of ctxs) contextInfo.push({ lock: lock.lock, id: c.id, root: c.root, reached: c.reached, heldEdges: builder.heldEdgePredicate(c) });
@@ -66,6 +81,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
       for (const w of waits) findings.push(...builder.waitFindings(ctx, w));
       if (lock.requiredBy && ctx.root !== null) findings.push(...builder.requiredApiFindings(ctx));
     }
+    phase(`${lock.lock}: findings`);
   }
   const locksStarted = performance.now();
   const lockSets = new LockSets(program, lockOps);
@@ -74,14 +90,17 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   findings.push(...orderChecker.findings());
   findings.push(...deferredReleaseFindings(program, graph, lockOps, lockSets, lockCtxs, profile.deferredEntryKinds));
   const locks = { ...locksSummary(program, lockOps, lockSets), ...(orderChecker.truncated ? { cycleSearchTruncated: true } : {}), ms: Math.round(performance.now() - locksStarted + lockOpsMs) };
+  phase('lock sets, lock order, deferred releases');
   const unique = dedupe(findings);
   unique.sort((a, b) => FINDING_CLASSES.indexOf(a.class) - FINDING_CLASSES.indexOf(b.class) || cmpSite(findingSite(a), findingSite(b)) || (a.entry.function < b.entry.function ? -1 : 1));
   const counts = Object.fromEntries(FINDING_CLASSES.map((c) => [c, 0])) as Record<FindingClass, number>;
   for (const f of unique) if (!f.suppressed) counts[f.class]++;
+  const mayBlock = blockingSummaries(program, graph, waits);
+  phase('sort, may-block summaries');
   return {
     findings: unique,
     summary: { counts, locks, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
-    mayBlock: blockingSummaries(program, graph, waits),
+    mayBlock,
     contexts: contextInfo,
   };
 }
