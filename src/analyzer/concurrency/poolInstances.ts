@@ -9,12 +9,14 @@ import type { Val } from '../model';
 // FP_shared_pool_threads fixture), but when it names the job through which an awaited pool thread
 // takes a lock, it prefers a job handed to the same pool as the one the waiting path works on:
 // `set_workers` resizes `_workers_thpool`, so the evidence is a query job queued there, not a GC
-// job. Only which evidence is shown depends on this, never a finding's class.
+// job; and when no job of that pool takes the lock, the finding carries a caveat saying so. Only
+// the evidence depends on this, never a finding's class.
 //
 // A call's pool is a global passed next to the function pointer (`thpool_add_work(gc_pool, job,
-// arg)`); when the pointer is passed on to a parameter (`workers_add_work(job, arg)`, which calls
+// arg)`). When the pointer is passed on to a parameter (`workers_add_work(job, arg)`, which calls
 // `thpool_add_work(_workers_thpool, fn, arg)`), the callee's calls that pass that parameter on
-// are followed, a few levels deep.
+// are followed; when the pool is itself a parameter (`run(fn, arg, poolType)`), the callers'
+// arguments are. Both a few levels deep, the latter memoised per (function, parameter).
 
 const FOLLOW_DEPTH = 3;
 
