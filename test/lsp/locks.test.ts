@@ -3,50 +3,27 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  CodeLensRequest, DidOpenTextDocumentNotification, HoverRequest, InitializedNotification, InitializeRequest, PublishDiagnosticsNotification,
-} from 'vscode-languageserver-protocol/node';
-import type { Diagnostic, MarkupContent, ProtocolConnection, PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
+import { CodeLensRequest, DidOpenTextDocumentNotification, HoverRequest } from 'vscode-languageserver-protocol/node';
+import type { MarkupContent } from 'vscode-languageserver-protocol/node';
 import { FIXTURES } from '../support/analyze';
-import { spawnServer, stopServer } from '../support/lspServer';
-import type { ServerProcess } from '../support/lspServer';
+import { startOnFolder, stopServer } from '../support/lspServer';
+import type { FolderServer } from '../support/lspServer';
 
 // Lock-order findings through the real server over stdio: a diagnostic where each thread takes its
 // second lock, a hover that tells both threads' stories, and CodeLens on the cycle's functions.
 const ROOT = path.join(FIXTURES, 'findings', 'gil_writers_mutex_bad');
 const FILE = 'graph.c';
 const uri = pathToFileURL(path.join(ROOT, FILE)).toString();
-let started: ServerProcess;
-let connection: ProtocolConnection;
-let published: Diagnostic[] | null = null;
-let onPublish: (() => void) | null = null;
+let server: FolderServer;
 
-before(async () => {
-  started = spawnServer();
-  connection = started.connection;
-  connection.onNotification(PublishDiagnosticsNotification.type, (p: PublishDiagnosticsParams) => {
-    if (p.uri !== uri) return;
-    published = p.diagnostics;
-    onPublish?.();
-  });
-  connection.listen();
-  await connection.sendRequest(InitializeRequest.type, {
-    processId: process.pid,
-    rootUri: null,
-    workspaceFolders: [{ uri: pathToFileURL(ROOT).toString(), name: 'locks' }],
-    capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true, workspaceFolders: true } },
-  });
-  await connection.sendNotification(InitializedNotification.type, {});
-});
-
-after(() => stopServer(started));
+before(async () => { server = await startOnFolder(ROOT, 'locks'); });
+after(() => stopServer(server));
 
 const text = readFileSync(path.join(ROOT, FILE), 'utf8');
 const lineOf = (needle: string, from = 0) => text.slice(0, text.indexOf(needle, from)).split('\n').length - 1;
 
 test('a lock-order cycle is a problem at each thread\'s second lock, with both threads in the related information', async () => {
-  if (!published) await new Promise<void>((resolve, reject) => { const t = setTimeout(() => reject(new Error('no diagnostics for graph.c')), 30_000); onPublish = () => { clearTimeout(t); resolve(); }; });
-  const cycle = published!.filter((d) => d.code === 'lock-order');
+  const cycle = (await server.diagnostics(uri)).filter((d) => d.code === 'lock-order');
   const lines = cycle.map((d) => d.range.start.line).sort((a, b) => a - b);
   // Where the main thread takes the writers mutex (inside graph_acquire_writer) and where the commit thread takes the GIL.
   assert.deepEqual(lines, [lineOf('pthread_mutex_lock(&g->writers_mutex)'), lineOf('RedisModule_ThreadSafeContextLock(ctx)')].sort((a, b) => a - b));
@@ -57,9 +34,9 @@ test('a lock-order cycle is a problem at each thread\'s second lock, with both t
 });
 
 test('hover on the GIL call in the commit thread explains both sides of the cycle', async () => {
-  void connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'c', version: 1, text } });
+  void server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'c', version: 1, text } });
   const line = lineOf('RedisModule_ThreadSafeContextLock(ctx)');
-  const hover = await connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character: text.split('\n')[line].indexOf('ThreadSafeContextLock') + 3 } });
+  const hover = await server.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character: text.split('\n')[line].indexOf('ThreadSafeContextLock') + 3 } });
   const value = (hover?.contents as MarkupContent).value;
   assert.match(value, /\*\*lock-order\*\*/);
   assert.match(value, /main thread, .*graph_set_command.*holds GIL/);
@@ -67,7 +44,7 @@ test('hover on the GIL call in the commit thread explains both sides of the cycl
 });
 
 test('CodeLens marks the functions of the cycle and the lock call sites', async () => {
-  const lenses = await connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
+  const lenses = await server.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
   const titles = (lenses ?? []).map((l) => `${l.range.start.line}: ${l.command?.title}`);
   assert.ok(titles.some((t) => t.startsWith(`${lineOf('static void *commit_main')}:`) && /in 1 lock-order cycle/.test(t)), titles.join('\n'));
   assert.ok(titles.some((t) => t.startsWith(`${lineOf('pthread_mutex_lock(&g->writers_mutex)')}:`) && /lock-order: takes graph_t\.writers_mutex holding GIL/.test(t)), titles.join('\n'));

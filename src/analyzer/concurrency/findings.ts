@@ -561,9 +561,8 @@ class FindingBuilder {
    */
   private samePoolEvidence(awaited: AwaitedThread[], path: readonly number[]): AwaitedThread[] {
     if (!awaited.some((a) => a.takesLock)) return awaited;
-    const callIndex = this.graph.edgeCallIndex();
     // Only globals that some job is known to be handed to name pools.
-    const wanted = new Set([...this.pools.pathPools(path, (ei) => callIndex[ei])].filter((g) => this.pools.isPool(g)));
+    const wanted = new Set([...this.pools.pathPools(path)].filter((g) => this.pools.isPool(g)));
     if (!wanted.size) return awaited;
     return awaited.map((a) => {
       if (!a.takesLock) return a;

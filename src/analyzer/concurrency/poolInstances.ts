@@ -1,5 +1,6 @@
 import type { LinkedProgram } from '../link/linker';
 import type { Val } from '../model';
+import { edgeCallIndex } from './programLookups';
 
 // Which pool (queue, loop) a job is handed to, named by the global variable that holds it.
 //
@@ -70,11 +71,12 @@ export class PoolInstances {
   }
 
   /** Globals passed as arguments at the calls an edge path makes. */
-  pathPools(path: readonly number[], callIndexOf: (edge: number) => number): Set<string> {
+  pathPools(path: readonly number[]): Set<string> {
+    const callIndexOf = edgeCallIndex(this.program);
     const out = new Set<string>();
     for (const ei of path) {
       const fn = this.program.edgeFrom[ei];
-      const ci = callIndexOf(ei);
+      const ci = callIndexOf[ei];
       const call = ci >= 0 ? this.program.facts[fn]?.calls[ci] : undefined;
       if (call) for (const vals of call.args) for (const key of this.globalKeys(vals, fn)) out.add(key);
     }
@@ -135,22 +137,11 @@ export class PoolInstances {
       const e = this.program.edges[ei];
       if (e.kind !== 'direct' && e.kind !== 'macro') continue;
       const caller = this.program.edgeFrom[ei];
-      const ci = this.callIndexOf(caller, ei);
+      const ci = edgeCallIndex(this.program)[ei];
       const arg = ci >= 0 ? this.program.facts[caller]?.calls[ci]?.args[index] : undefined;
       if (arg) for (const g of this.argumentGlobals(arg, caller, depth + 1)) if (!out.includes(g)) out.push(g);
     }
     return out;
-  }
-
-  private callIndex: Int32Array | undefined;
-
-  private callIndexOf(fn: number, edge: number): number {
-    if (!this.callIndex) {
-      const index = new Int32Array(this.program.edges.length).fill(-1);
-      this.program.callEdges.forEach((calls) => (calls ?? []).forEach((edges, ci) => { for (const ei of edges) if (index[ei] < 0) index[ei] = ci; }));
-      this.callIndex = index;
-    }
-    return this.program.edgeFrom[edge] === fn ? this.callIndex[edge] : -1;
   }
 
   /** Storage keys of the global variables (not functions) among an argument's values. */

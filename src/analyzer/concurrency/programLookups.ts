@@ -45,3 +45,17 @@ export function syncCallTargets(program: LinkedProgram): readonly (readonly (rea
   }
   return targets;
 }
+
+const edgeCallCache = new WeakMap<LinkedProgram, Int32Array>();
+
+/** Per edge, the index of the call (in its caller's facts) that produced it; -1 for edges no call made. */
+export function edgeCallIndex(program: LinkedProgram): Int32Array {
+  let index = edgeCallCache.get(program);
+  if (!index) {
+    index = new Int32Array(program.edges.length).fill(-1);
+    const out = index;
+    program.callEdges.forEach((calls) => (calls ?? []).forEach((edges, ci) => { for (const ei of edges) if (out[ei] < 0) out[ei] = ci; }));
+    edgeCallCache.set(program, index);
+  }
+  return index;
+}

@@ -1,5 +1,6 @@
 import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
+import { edgeCallIndex } from './programLookups';
 
 /** Synchronous call edges as adjacency lists, and shortest paths over them. */
 export class SyncGraph {
@@ -91,15 +92,8 @@ export class SyncGraph {
 
   /** For each edge, the index of the call in its caller that produced it (-1 for edges without one). */
   edgeCallIndex(): Int32Array {
-    if (!this.edgeCalls) {
-      const out = new Int32Array(this.program.edges.length).fill(-1);
-      this.program.callEdges.forEach((calls) => (calls ?? []).forEach((edges, ci) => { for (const ei of edges) if (out[ei] < 0) out[ei] = ci; }));
-      this.edgeCalls = out;
-    }
-    return this.edgeCalls;
+    return edgeCallIndex(this.program);
   }
-
-  private edgeCalls: Int32Array | undefined;
 
   reachable(from: number, allow: (edge: number) => boolean = () => true): Set<number> {
     const seen = new Set([from]);
