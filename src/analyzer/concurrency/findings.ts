@@ -11,7 +11,7 @@ import { PoolInstances, poolName } from './poolInstances';
 import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
-import type { Stmt } from '../model';
+import type { Loc, Stmt } from '../model';
 import type { WaitSite } from './waits';
 import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, PoolCaveat, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
@@ -197,9 +197,62 @@ class Releasers {
     });
   }
 
+  /** Writer keys per struct type (`F:S.field` under `S`), for objects a condition hands to a call. */
+  private writersByStruct: Map<string, string[]> | undefined;
+
+  /**
+   * Storage keys a spin condition depends on through a call it makes on an object:
+   * `while (queue_pending(&pool->jobs) > 0)` reads `pool->jobs` only to pass it, and the callee
+   * reads the queue's fields, so the wait depends on every field of the queue's struct type
+   * (and of the structs embedded in it, one level down).
+   */
+  private inspectedObjectKeys(w: WaitSite): string[] {
+    const loop = w.loop;
+    const facts = this.program.facts[w.fn];
+    if (!loop || !facts) return [];
+    const passed: Loc[] = [];
+    for (const st of loop.cond) {
+      if (st.s !== 'call') continue;
+      for (const vals of facts.calls[st.call]?.args ?? []) for (const v of vals) if (v.k === 'read' && v.loc.k !== 'local') passed.push(v.loc);
+    }
+    if (!passed.length) return [];
+    if (!this.writersByStruct) {
+      this.writersByStruct = new Map();
+      for (const key of this.writers.keys()) {
+        if (!key.startsWith('F:') || key.startsWith('F:?.')) continue;
+        const struct = key.slice(2, key.lastIndexOf('.'));
+        const list = this.writersByStruct.get(struct) ?? [];
+        list.push(key);
+        this.writersByStruct.set(struct, list);
+      }
+    }
+    const symbols = this.program.symbols;
+    const file = this.program.functions[w.fn].file ?? '';
+    const structOf = (type: string | undefined): string | null => {
+      if (!type) return null;
+      const c = symbols.canonicalType(type);
+      return symbols.structs.has(c) ? c : null;
+    };
+    const out: string[] = [];
+    for (const loc of passed) {
+      let type: string | undefined;
+      if (loc.k === 'field') {
+        const sk = symbols.structKeyOf(loc.base, file);
+        type = sk ? symbols.structs.get(sk)!.fields.find((f) => f.name === loc.field)?.type : undefined;
+      } else if (loc.k === 'global') {
+        type = symbols.globalNamed(loc.name, file)?.facts.type;
+      }
+      const struct = structOf(type);
+      if (!struct) continue;
+      const structs = [struct, ...symbols.structs.get(struct)!.fields.map((f) => structOf(f.type)).filter((t): t is string => !!t && t !== struct)];
+      for (const st of new Set(structs)) out.push(...(this.writersByStruct.get(st) ?? []));
+    }
+    return out;
+  }
+
   of(w: WaitSite): { release: Release; roots?: number[] }[] {
     if (w.kind === 'spin') {
-      const keys = new Set(w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)));
+      const keys = new Set([...w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)), ...this.inspectedObjectKeys(w)]);
       const out: { release: Release }[] = [];
       for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
       // A function that stores afresh into every one of the (several) locations the condition
