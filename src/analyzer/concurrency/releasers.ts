@@ -1,0 +1,136 @@
+import type { Site } from '../graph';
+import type { LinkedProgram } from '../link/linker';
+import type { Loc } from '../model';
+import type { Profile } from '../profile/profile';
+import type { WaitFinder, WaitSite } from './waits';
+
+// Who can release a wait: the writers of a spin-wait's state (and, when the condition hands an
+// object to a call, of that object's fields), the signallers of a condition variable, semaphore
+// or channel, and the creators of a joined thread.
+
+export interface Release { fn: number; site: Site; action: string; update?: true }
+
+export class Releasers {
+  private readonly writers = new Map<string, Release[]>();
+  private readonly signals = new Map<string, { kind: string; release: Release }[]>();
+  private readonly threadStores = new Map<string, { root: number; release: Release }[]>();
+
+  constructor(private readonly program: LinkedProgram, profile: Profile, waits: WaitFinder) {
+    const releaseApis = new Map(profile.releases.map((r) => [r.api, r]));
+    const creators = new Map(profile.threadCreators.map((t) => [t.api, t.startArg]));
+    program.facts.forEach((facts, fn) => {
+      if (!facts) return;
+      for (const w of facts.writes) {
+        const key = program.locationKey(w.loc, fn);
+        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}`, ...(w.update ? { update: true as const } : {}) });
+      }
+      facts.calls.forEach((call, ci) => {
+        if (call.callee.k !== 'name' || !releaseApis.has(call.callee.name) && !creators.has(call.callee.name)) return;
+        for (const name of waits.calleeNames(fn, ci)) {
+          const api = releaseApis.get(name);
+          if (api) {
+            for (const key of waits.objectKeys(call.args[api.objectArg] ?? [], fn)) {
+              push(this.signals, key, { kind: api.kind, release: { fn, site: call.site, action: `${name}(${call.argTexts[0] ?? ''})` } });
+            }
+          }
+          if (creators.has(name)) {
+            const started = (program.callEdges[fn]?.[ci] ?? []).map((ei) => program.edges[ei]).filter((e) => e.kind === 'handoff').map((e) => program.idToIndex.get(e.to)!);
+            for (const key of waits.objectKeys(call.args[0] ?? [], fn)) for (const root of started) push(this.threadStores, key, { root, release: { fn: root, site: call.site, action: `thread started by ${name}` } });
+          }
+        }
+      });
+    });
+  }
+
+  /** Writer keys per struct type (`F:S.field` under `S`), for objects a condition hands to a call. */
+  private writersByStruct: Map<string, string[]> | undefined;
+
+  /**
+   * Storage keys a spin condition depends on through a call it makes on an object:
+   * `while (queue_pending(&pool->jobs) > 0)` reads `pool->jobs` only to pass it, and the callee
+   * reads the queue's fields, so the wait depends on every field of the queue's struct type
+   * (and of the structs embedded in it, one level down).
+   */
+  private inspectedObjectKeys(w: WaitSite): string[] {
+    const loop = w.loop;
+    const facts = this.program.facts[w.fn];
+    if (!loop || !facts) return [];
+    const passed: Loc[] = [];
+    for (const st of loop.cond) {
+      if (st.s !== 'call') continue;
+      for (const vals of facts.calls[st.call]?.args ?? []) for (const v of vals) if (v.k === 'read' && v.loc.k !== 'local') passed.push(v.loc);
+    }
+    if (!passed.length) return [];
+    if (!this.writersByStruct) {
+      this.writersByStruct = new Map();
+      for (const key of this.writers.keys()) {
+        if (!key.startsWith('F:') || key.startsWith('F:?.')) continue;
+        const struct = key.slice(2, key.lastIndexOf('.'));
+        const list = this.writersByStruct.get(struct) ?? [];
+        list.push(key);
+        this.writersByStruct.set(struct, list);
+      }
+    }
+    const symbols = this.program.symbols;
+    const file = this.program.functions[w.fn].file ?? '';
+    const structOf = (type: string | undefined): string | null => {
+      if (!type) return null;
+      const c = symbols.canonicalType(type);
+      return symbols.structs.has(c) ? c : null;
+    };
+    const out: string[] = [];
+    for (const loc of passed) {
+      let type: string | undefined;
+      if (loc.k === 'field') {
+        const sk = symbols.structKeyOf(loc.base, file);
+        type = sk ? symbols.structs.get(sk)!.fields.find((f) => f.name === loc.field)?.type : undefined;
+      } else if (loc.k === 'global') {
+        type = symbols.globalNamed(loc.name, file)?.facts.type;
+      }
+      const struct = structOf(type);
+      if (!struct) continue;
+      const structs = [struct, ...symbols.structs.get(struct)!.fields.map((f) => structOf(f.type)).filter((t): t is string => !!t && t !== struct)];
+      for (const st of new Set(structs)) out.push(...(this.writersByStruct.get(st) ?? []));
+    }
+    return out;
+  }
+
+  of(w: WaitSite): { release: Release; roots?: number[] }[] {
+    if (w.kind === 'spin') {
+      const keys = new Set([...w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)), ...this.inspectedObjectKeys(w)]);
+      const out: { release: Release }[] = [];
+      for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
+      // A function that stores afresh into every one of the (several) locations the condition
+      // reads (`barrier_init`: `count = n; received = 0`) sets the object up. When counters that
+      // move (`received++`) exist, they are what releases the wait, and the set-up is no releaser:
+      // it would make any thread that creates such an object, for any purpose, an awaited thread.
+      // With one location, a plain store (`pending = 0` in a cancel) may well be the release.
+      const plainPerRead = w.condReads
+        .map((r) => this.program.readKeys(r.loc, w.fn).flatMap((k) => this.writers.get(k) ?? []).filter((x) => x.fn !== w.fn))
+        .filter((ws) => ws.length)
+        .map((ws) => new Set(ws.filter((x) => !x.update).map((x) => x.fn)));
+      const initializers = plainPerRead.length >= 2 ? plainPerRead.reduce((a, b) => new Set([...a].filter((fn) => b.has(fn)))) : new Set<number>();
+      const releasing = out.some((r) => r.release.update) ? out.filter((r) => r.release.update || !initializers.has(r.release.fn)) : out;
+      // Counters that move before plain stores: the releaser named is evidence a reader acts on.
+      return [...releasing.filter((r) => r.release.update), ...releasing.filter((r) => !r.release.update)];
+    }
+    if (w.kind === 'join') {
+      return w.objectKeys.flatMap((k) => (this.threadStores.get(k) ?? []).map((t) => ({ release: t.release, roots: [t.root] })));
+    }
+    const out: { release: Release }[] = [];
+    for (const k of w.objectKeys) {
+      for (const s of this.signals.get(k) ?? []) {
+        if (s.kind !== w.kind) continue;
+        if (s.release.fn === w.fn && s.release.site.line === w.site.line) continue;
+        out.push({ release: s.release });
+      }
+    }
+    return out;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, v: V): void {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+}
