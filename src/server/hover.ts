@@ -1,6 +1,6 @@
 import type { Hover } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { describePoolCaveat, shortName } from '../analyzer/report/formats';
+import { describeOtherPools, describePoolCaveat, shortName } from '../analyzer/report/formats';
 import type { Finding } from '../analyzer/concurrency/types';
 import type { ProjectSession } from '../analyzer/session';
 import { contextsOf, entriesHolding, findingSites, findingsThrough, plural } from './explain';
@@ -26,7 +26,7 @@ function findingLines(state: FolderState, f: Finding): string[] {
     return lines;
   }
   for (const a of f.awaited) {
-    lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which takes the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}${a.takesLock.poolCaveat ? ` (${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)})` : ''}` : `, which never needs the ${f.lock}`}`);
+    lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which takes the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}${a.takesLock.poolCaveat ? ` (${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)})` : ''}` : `, which never needs the ${f.lock}${a.lockInOtherPools ? ` (${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)})` : ''}`}`);
   }
   const after = f.sequencedAfter.find((s) => s.macro) ?? f.sequencedAfter[0];
   if (after) lines.push(`- never runs while it blocks: \`${after.macro ?? after.text}\` → ${after.reaches.slice(0, 6).map(shortName).join(', ')}${after.reaches.length > 6 ? ', …' : ''}`);

@@ -278,6 +278,9 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
       if (c) b.lane.note = `only through ${shortName(c.job)} (${c.pools.length ? `queued to ${c.pools.join(', ')}` : 'pool unknown'}); no job of ${c.waitedPools.join(', ')} takes ${f.lock}: a stall if its threads never run it`;
       // Blocks there: the lock is held by the lane-1 thread until its wait returns.
       cross.push({ from: taker.key, to: start.key, label: `needs ${f.lock}, held by ${shortName(f.entry.function)}`, kind: 'waits' });
+    } else if (a.lockInOtherPools) {
+      const o = a.lockInOtherPools;
+      b.lane.note = `never takes ${f.lock} here: ${shortName(o.job)}, which does, is queued to ${o.pools.join(', ')}, not ${o.waitedPools.join(', ')}`;
     } else {
       b.lane.note = `never takes ${f.lock}`;
     }

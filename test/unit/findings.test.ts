@@ -5,6 +5,7 @@ import path from 'node:path';
 import { analyzeProject } from '../../src/analyzer/project';
 import { FIXTURES } from '../support/analyze';
 import { findingKey, readFindingExpectations } from '../support/findingExpectations';
+import { findingToText } from '../../src/analyzer/report/findingsText';
 
 // Each directory under fixtures/findings is a small program; the findings lockpath reports there
 // must be exactly the annotated ones (class, line, entry, yielding). FP_/FN_ directories record
@@ -64,14 +65,40 @@ test('evidence: with pools sharing a thread function, the GIL-taking job named i
 });
 
 test('evidence: a GIL-taking job queued to another pool than the one waited on comes with a pool caveat', async () => {
-  // FP_shared_pool_threads: ZIP.SYNC waits for zip_pool, whose job never takes the GIL; the
-  // evidence goes through query_pool's job (the pools share their thread function).
-  const { findings } = await analyzeProject(path.join(root, 'FP_shared_pool_threads'), { workers: 0 });
+  // FP_pool_handle_ids: ZIP.SYNC waits for the pool of zip_id, whose job never takes the GIL; the
+  // evidence goes through query_id's job (the pools share their thread function, and integer ids
+  // cannot be proved to name two pools).
+  const { findings } = await analyzeProject(path.join(root, 'FP_pool_handle_ids'), { workers: 0 });
   const risk = findings.find((f) => f.class === 'deadlock-risk');
   assert.ok(risk);
-  assert.deepEqual(risk.awaited.find((a) => a.takesLock)?.takesLock?.poolCaveat, { job: 'query_job@module.c', pools: ['query_pool'], waitedPools: ['zip_pool'] });
-  assert.match(risk.message, /no job queued to zip_pool, which this path waits on, takes the GIL: if those threads never run query_job, this is a stall/);
+  assert.deepEqual(risk.awaited.find((a) => a.takesLock)?.takesLock?.poolCaveat, { job: 'query_job@module.c', pools: ['query_id'], waitedPools: ['zip_id'] });
+  assert.match(risk.message, /no job queued to zip_id, which this path waits on, takes the GIL: if those threads never run query_job, this is a stall/);
   // When the waited-on pool's own job takes the GIL, there is nothing to caveat.
   const same = await analyzeProject(path.join(root, 'pool_evidence_bad'), { workers: 0 });
   assert.ok(same.findings.every((f) => f.awaited.every((a) => !a.takesLock?.poolCaveat)));
+});
+
+test('pools: a wait for a pool of its own whose jobs never take the GIL is a stall, with the other pool\'s job as the evidence set aside', async () => {
+  // other_pool_jobs_stall_bad: zip_pool and query_pool each hold pool_create()'s new pool.
+  const { findings } = await analyzeProject(path.join(root, 'other_pool_jobs_stall_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => f.class), ['stall']);
+  const [stall] = findings;
+  const thread = stall.awaited.find((a) => a.threadRoot === 'pool_thread_main@pool.c');
+  assert.ok(thread, 'the pool thread is awaited');
+  assert.equal(thread.takesLock, null);
+  assert.equal(thread.lockInOtherPools?.job, 'query_job@module.c');
+  assert.deepEqual([thread.lockInOtherPools?.pools, thread.lockInOtherPools?.waitedPools], [['query_pool'], ['zip_pool']]);
+  assert.equal(thread.lockInOtherPools?.function, 'query_job@module.c');
+  assert.deepEqual(thread.lockInOtherPools?.path.map((h) => [h.to, h.kind]), [['query_job@module.c', 'indirect']]);
+  assert.match(stall.message, /query_job, which takes the GIL, is queued to query_pool, not to zip_pool, which this path waits on; each holds a pool of its own/);
+  assert.match(findingToText(stall, 0), /it never takes the GIL before releasing: query_job, which takes the GIL, is queued to query_pool/);
+});
+
+test('pools: two globals naming one pool (a copy) keep the deadlock-risk', async () => {
+  // pool_alias_bad: query_pool = zip_pool, so query_job runs on the threads ZIP.SYNC waits for.
+  const { findings } = await analyzeProject(path.join(root, 'pool_alias_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk']);
+  const thread = findings[0].awaited.find((a) => a.takesLock);
+  assert.equal(thread?.takesLock?.function, 'query_job@module.c');
+  assert.equal(thread?.lockInOtherPools, undefined);
 });

@@ -2,7 +2,7 @@ import { stableId } from './stableId';
 import type { Site } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';
-import { describePoolCaveat, shortName } from '../report/formats';
+import { describeOtherPools, describePoolCaveat, shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
@@ -240,8 +240,6 @@ class FindingBuilder {
     const awaited = this.awaitedThreads(w);
     // A channel no other thread drains is a file or a peer process: not a wait for a thread.
     if (isChannel(w.kind) && !awaited.length) return [];
-    const takes = awaited.some((a) => a.takesLock);
-    const cls: FindingClass = w.bounded ? 'bounded' : takes ? 'deadlock-risk' : 'stall';
     // Which entries reach the wait with the lock held, each with its path(s).
     const starts = ctx.root !== null ? [ctx.root] : this.entriesReaching(w.fn, held);
     const out: Finding[] = [];
@@ -251,7 +249,10 @@ class FindingBuilder {
       // One finding per entry and wait: the shortest path, and the other dispatch targets
       // (each setter behind FT.CONFIG, say) through which the entry also gets there.
       paths.sort((a, b) => a.length - b.length);
-      const finding = this.finding(ctx, cls, start, paths[0], w, state, this.samePoolEvidence(awaited, paths[0]));
+      // The awaited threads as seen from this path: the pool it waits on can rule some jobs out.
+      const evidence = this.samePoolEvidence(awaited, paths[0]);
+      const cls: FindingClass = w.bounded ? 'bounded' : evidence.some((a) => a.takesLock) ? 'deadlock-risk' : 'stall';
+      const finding = this.finding(ctx, cls, start, paths[0], w, state, evidence);
       const alternatives = [...new Set(paths.slice(1).map((p) => p.map((ei) => this.program.edges[ei]).find((e) => e.kind === 'indirect')?.to).filter((x): x is string => !!x))];
       if (alternatives.length) finding.alsoThrough = alternatives;
       out.push(finding);
@@ -482,8 +483,11 @@ class FindingBuilder {
   /**
    * The awaited threads with their lock-taking evidence chosen, where it can be, among jobs handed
    * to a pool this path works on (see poolInstances.ts); unchanged when the evidence already runs
-   * through the job that releases the wait, or no such job takes the lock. Evidence only: whether
-   * a thread takes the lock was decided over all the jobs its thread function may run.
+   * through the job that releases the wait. When no such job takes the lock, the evidence keeps a
+   * job of another pool with a caveat, since pools of one implementation share a thread function;
+   * but when every global involved is known to hold a pool of its own, the waited-on pool's threads
+   * never run the other pools' jobs: the thread does not count as taking the lock, and the evidence
+   * set aside is kept in `lockInOtherPools`.
    */
   private samePoolEvidence(awaited: AwaitedThread[], path: readonly number[]): AwaitedThread[] {
     if (!awaited.some((a) => a.takesLock)) return awaited;
@@ -497,10 +501,15 @@ class FindingBuilder {
       if (viaReleasingJob) return a;
       const root = this.graph.idx(a.threadRoot);
       const cacheKey = `${root}|${[...wanted].sort().join(',')}`;
-      let taker = this.samePoolTaker.get(cacheKey);
-      if (taker === undefined) this.samePoolTaker.set(cacheKey, (taker = this.takerInPools(root, wanted)));
+      let search = this.samePoolTaker.get(cacheKey);
+      if (search === undefined) this.samePoolTaker.set(cacheKey, (search = this.takerInPools(root, wanted)));
+      const { taker, otherPools } = search;
       const takesLock = taker && taker.path.length ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : a.takesLock;
       const caveat = this.poolCaveat(takesLock.path, wanted);
+      if (!taker && caveat && caveat.pools.length && otherPools.size && this.pools.distinctInstances([...wanted, ...otherPools])) {
+        const { takesLock: setAside, ...rest } = a;
+        return { ...rest, takesLock: null, lockInOtherPools: { ...caveat, function: setAside.function, site: setAside.site, path: setAside.path } };
+      }
       return takesLock === a.takesLock && !caveat ? a : { ...a, takesLock: caveat ? { ...takesLock, poolCaveat: caveat } : takesLock };
     });
   }
@@ -517,19 +526,26 @@ class FindingBuilder {
     return undefined;
   }
 
-  private readonly samePoolTaker = new Map<string, { path: number[]; end: number } | null>();
+  private readonly samePoolTaker = new Map<string, { taker: { path: number[]; end: number } | null; otherPools: Set<string> }>();
 
-  /** The shortest path from `root` to a lock taker that enters no job handed only to pools outside `wanted`. */
-  private takerInPools(root: number, wanted: ReadonlySet<string>): { path: number[]; end: number } | null {
+  /**
+   * The shortest path from `root` to a lock taker that enters no job handed only to pools outside
+   * `wanted`, and the pools of the jobs the search left out that lead to the lock.
+   */
+  private takerInPools(root: number, wanted: ReadonlySet<string>): { taker: { path: number[]; end: number } | null; otherPools: Set<string> } {
+    const otherPools = new Set<string>();
     const inWantedPool = (ei: number): boolean => {
       if (this.program.edges[ei].kind !== 'indirect') return true;
       // Jobs handed to no named pool may run anywhere; those handed only to other pools are skipped.
       const pools = this.pools.jobPools(this.program.edgeTo[ei]);
       if (!pools.size) return true;
       for (const pool of pools) if (wanted.has(pool)) return true;
+      // Pools whose identity matters: those of the left-out jobs that lead to the lock.
+      this.lockReachers ??= this.functionsReachingLockTakers();
+      if (this.lockReachers.has(this.program.edgeTo[ei])) for (const pool of pools) otherPools.add(pool);
       return false;
     };
-    return this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool);
+    return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherPools };
   }
 
   private lockCallSite(fn: number): Site {
@@ -560,10 +576,11 @@ class FindingBuilder {
     // Evidence without a pool caveat first: it is the one that holds for the waited-on pool.
     const taker = awaited.find((a) => a.takesLock && !a.takesLock.poolCaveat) ?? awaited.find((a) => a.takesLock);
     const caveat = taker?.takesLock?.poolCaveat;
+    const otherPools = awaited.find((a) => a.lockInOtherPools)?.lockInOtherPools;
     const message = cls === 'deadlock-risk'
       ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
       : cls === 'stall'
-        ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => shortName(a.threadRoot)).join(', ')}` : '; no releasing thread was found'}`
+        ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => shortName(a.threadRoot)).join(', ')}` : '; no releasing thread was found'}${otherPools ? ` (${describeOtherPools(otherPools, lockWord)})` : ''}`
         : `${entryName} (${entry.kind}) holds ${lockWord} while it waits, with a bound, in ${waitFn.name} (${w.expression})`;
     return {
       id,

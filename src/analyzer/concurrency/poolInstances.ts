@@ -1,17 +1,21 @@
 import type { LinkedProgram } from '../link/linker';
-import type { Val } from '../model';
+import type { FunctionFacts, Val } from '../model';
 import { edgeCallIndex } from './programLookups';
 
 // Which pool (queue, loop) a job is handed to, named by the global variable that holds it.
 //
 // Every pool of one implementation runs the same thread function, so thread roots alone cannot
 // tell RediSearch's worker pool from its GC pool: the GC pool's `taskCallback` "is run by
-// thread_do" as much as a query job is. The analysis keeps treating them as one thread (see the
-// FP_shared_pool_threads fixture), but when it names the job through which an awaited pool thread
-// takes a lock, it prefers a job handed to the same pool as the one the waiting path works on:
-// `set_workers` resizes `_workers_thpool`, so the evidence is a query job queued there, not a GC
-// job; and when no job of that pool takes the lock, the finding carries a caveat saying so. Only
-// the evidence depends on this, never a finding's class.
+// thread_do" as much as a query job is. The analysis treats them as one thread, but when it names
+// the job through which an awaited pool thread takes a lock, it prefers a job handed to the same
+// pool as the one the waiting path works on: `set_workers` resizes `_workers_thpool`, so the
+// evidence is a query job queued there, not a GC job; and when no job of that pool takes the
+// lock, the finding carries a caveat saying so.
+//
+// The class of a finding depends on it in one case only, where the instances are certain: when
+// the waited-on pool's threads can reach the lock only through jobs handed to other pools, and
+// each of those globals holds a pool of its own (`distinctInstances`), the threads serving the
+// waited-on pool never run those jobs, and the wait is a stall (findings.ts, `samePoolEvidence`).
 //
 // A call's pool is a global passed next to the function pointer (`thpool_add_work(gc_pool, job,
 // arg)`). When the pointer is passed on to a parameter (`workers_add_work(job, arg)`, which calls
@@ -20,6 +24,9 @@ import { edgeCallIndex } from './programLookups';
 // arguments are. Both a few levels deep, the latter memoised per (function, parameter).
 
 const FOLLOW_DEPTH = 3;
+
+/** Functions outside the tree whose results are new objects: `malloc`, `RedisModule_Alloc`, `uv_loop_new`, `strdup`… */
+const ALLOCATOR_NAME = /alloc|_new$|^new_|create|dup$/i;
 
 /** A pool's storage key as people write it: `G:src/gc.c:gcThreadpool_g` → `gcThreadpool_g`. */
 export function poolName(key: string): string {
@@ -47,6 +54,101 @@ export class PoolInstances {
   isJob(fn: number): boolean {
     const id = this.program.functions[fn].id;
     return (this.program.in[fn] ?? []).some((ei) => this.program.edges[ei].kind === 'handoff' && this.program.edges[ei].to === id);
+  }
+
+  private storesByKey: Map<string, { fn: number; vals: readonly Val[] }[]> | undefined;
+  private readonly constructorCache = new Map<number, boolean>();
+  private factsIndex: Map<FunctionFacts, number> | undefined;
+
+  /**
+   * Whether each global holds a pool of its own, so that no two of them (and no job handed to one
+   * of them) can be the same pool: every value stored to it is the result of a direct call to a
+   * function of the tree that returns a new object (a constructor such as `thpool_create`), never
+   * another variable's value, a parameter or the result of a function outside the tree. A pool copied from another
+   * variable (`query_pool = zip_pool`, or through a local) fails: see FP_pool_copied_through_local.
+   */
+  distinctInstances(keys: Iterable<string>): boolean {
+    if (!this.storesByKey) this.storesByKey = this.storesToGlobals();
+    for (const key of keys) {
+      const stores = this.storesByKey.get(key);
+      if (!stores?.length) return false;
+      for (const { fn, vals } of stores) {
+        if (!vals.length) return false;
+        for (const v of vals) if (v.k !== 'ret' || !this.constructsPool(fn, v.fn)) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Every value stored to a global inside a function body, by the global's storage key. */
+  private storesToGlobals(): Map<string, { fn: number; vals: readonly Val[] }[]> {
+    const out = new Map<string, { fn: number; vals: readonly Val[] }[]>();
+    this.program.facts.forEach((facts, fn) => {
+      for (const flow of facts?.flows ?? []) {
+        if (flow.to.k !== 'global') continue;
+        const key = this.program.locationKey(flow.to, fn);
+        if (!key) continue;
+        let list = out.get(key);
+        if (!list) out.set(key, (list = []));
+        list.push({ fn, vals: flow.from });
+      }
+    });
+    return out;
+  }
+
+  /** Whether `name`, called from `fn`, is a defined function that returns a new object (see `returnsNew`). */
+  private constructsPool(fn: number, name: string): boolean {
+    const ctor = this.definitionOf(fn, name);
+    return ctor !== undefined && this.returnsNew(ctor, 0);
+  }
+
+  private definitionOf(fn: number, name: string): number | undefined {
+    const defs = this.program.symbols.functionsNamed(name, this.program.functions[fn].file ?? '');
+    if (defs.length !== 1) return undefined;
+    if (!this.factsIndex) {
+      this.factsIndex = new Map();
+      this.program.facts.forEach((f, i) => { if (f) this.factsIndex!.set(f, i); });
+    }
+    return this.factsIndex.get(defs[0].facts);
+  }
+
+  /**
+   * Whether every value `fn` returns is new: a call's result (an allocator outside the tree, by
+   * name, or a function of the tree that itself returns new objects), directly or through a local that only
+   * ever holds such results and stores nowhere else; never a global, a parameter or another
+   * variable's value (a getter).
+   * `thpool_create` (`p = rm_malloc(...); ...; return p;`) qualifies; `get_pool` (`return g_pool;`) not.
+   */
+  private returnsNew(fn: number, depth: number): boolean {
+    const known = this.constructorCache.get(fn);
+    if (known !== undefined) return known;
+    // Set before looking: a recursive constructor is not taken as proof of itself.
+    this.constructorCache.set(fn, false);
+    const facts = this.program.facts[fn];
+    let ok = false;
+    if (facts && depth <= FOLLOW_DEPTH) {
+      const params = new Set(facts.params.map((p) => p.name));
+      const sources = (loc: { k: string; name?: string }) => facts.flows.filter((f) => f.to.k === loc.k && (f.to as { name?: string }).name === loc.name).flatMap((f) => f.from);
+      const isNew = (v: Val, viaLocal: boolean): boolean => {
+        if (v.k === 'ret') {
+          const callee = this.definitionOf(fn, v.fn);
+          // Outside the tree, only an allocator's result is taken as new (`uv_default_loop()` is not).
+          return callee === undefined ? ALLOCATOR_NAME.test(v.fn) : this.returnsNew(callee, depth + 1);
+        }
+        if (v.k === 'read' && v.loc.k === 'local' && !viaLocal && !params.has(v.loc.name)) {
+          const name = v.loc.name;
+          const held = sources(v.loc);
+          // Stored anywhere besides being returned (a registry of pools, say), it may be reached another way.
+          const kept = facts.flows.some((f) => f.to.k !== 'ret' && f.from.some((x) => x.k === 'read' && x.loc.k === 'local' && x.loc.name === name));
+          return !kept && held.length > 0 && held.every((h) => isNew(h, true));
+        }
+        return false;
+      };
+      const returned = facts.flows.filter((f) => f.to.k === 'ret').flatMap((f) => f.from);
+      ok = returned.length > 0 && returned.every((v) => isNew(v, false));
+    }
+    this.constructorCache.set(fn, ok);
+    return ok;
   }
 
   /** Pools the job function `job` is handed to (empty when none is named by a global). */

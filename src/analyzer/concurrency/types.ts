@@ -63,13 +63,19 @@ export interface AwaitedThread {
   pathToReleaser: PathHop[];
   /** Where the thread can take the lock the waiter holds (null: it never does). */
   takesLock: { function: string; site: Site; path: PathHop[]; poolCaveat?: PoolCaveat } | null;
+  /**
+   * Set, with `takesLock` null, when the thread reaches the lock only through jobs handed to other
+   * pools than the one the waiting path works on, and each of those globals is known to hold a pool
+   * of its own: the threads serving the waited-on pool never run those jobs. The evidence set aside.
+   */
+  lockInOtherPools?: PoolCaveat & { function: string; site: Site; path: PathHop[] };
 }
 
 /**
  * Set when the waiting path works on named pools none of whose jobs takes the lock, and the
  * evidence goes through a job handed elsewhere (`pools`: where; empty: to a pool lockpath cannot
  * name). The pools may share the thread function the awaited thread runs: if the waited-on pool's
- * threads never run `job`, the finding is a stall. See test/fixtures/findings/FP_shared_pool_threads.
+ * threads never run `job`, the finding is a stall. See test/fixtures/findings/FP_pool_handle_ids.
  */
 export interface PoolCaveat {
   job: string;

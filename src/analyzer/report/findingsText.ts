@@ -1,6 +1,6 @@
 import type { Finding, FindingsSummary, PathHop, ThreadTrace } from '../concurrency/types';
 import { FINDING_CLASSES } from '../concurrency/types';
-import { describePoolCaveat, fmtSite, shortName } from './formats';
+import { describeOtherPools, describePoolCaveat, fmtSite, shortName } from './formats';
 
 // Text output reads like a two-thread stack trace: the lock holder's path down to the wait, then
 // each awaited thread's path to where it takes the lock.
@@ -57,6 +57,8 @@ export function findingToText(f: Finding, index: number): string {
       for (const h of a.takesLock.path) lines.push(hopLine(h, '       '));
       lines.push(`       ⏸ takes the ${f.lock} at ${fmtSite(a.takesLock.site)} — blocked while thread 1 holds it`);
       if (a.takesLock.poolCaveat) lines.push(`     ⚠ ${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)}`);
+    } else if (a.lockInOtherPools) {
+      lines.push(`     it never takes the ${f.lock} before releasing: ${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)} (${f.lock} taken at ${fmtSite(a.lockInOtherPools.site)})`);
     } else {
       lines.push(`     it never takes the ${f.lock} before releasing`);
     }

@@ -127,3 +127,8 @@ export function describePoolCaveat(c: PoolCaveat, lockWord: string): string {
   const where = c.pools.length ? `queued to ${c.pools.join(', ')}` : 'queued to a pool lockpath cannot name';
   return `through ${shortName(c.job)}, ${where}; no job queued to ${c.waitedPools.join(', ')}, which this path waits on, takes ${lockWord}: if those threads never run ${shortName(c.job)}, this is a stall`;
 }
+
+/** Why a thread that can take the lock elsewhere does not count for this wait. */
+export function describeOtherPools(c: PoolCaveat, lockWord: string): string {
+  return `${shortName(c.job)}, which takes ${lockWord}, is queued to ${c.pools.join(', ')}, not to ${c.waitedPools.join(', ')}, which this path waits on; each holds a pool of its own`;
+}
