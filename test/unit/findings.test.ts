@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { analyzeProject } from '../../src/analyzer/project';
 import { FIXTURES } from '../support/analyze';
 import { findingKey, readFindingExpectations } from '../support/findingExpectations';
 import { findingToText } from '../../src/analyzer/report/findingsText';
+import { tempDir } from '../support/tempDir';
 
 // Each directory under fixtures/findings is a small program; the findings lockpath reports there
 // must be exactly the annotated ones (class, line, entry, yielding). FP_/FN_ directories record
@@ -92,6 +94,26 @@ test('pools: a wait for a pool of its own whose jobs never take the GIL is a sta
   assert.deepEqual(thread.lockInOtherPools?.path.map((h) => [h.to, h.kind]), [['query_job@module.c', 'indirect']]);
   assert.match(stall.message, /query_job, which takes the GIL, is queued to query_pool, not to zip_pool, which this path waits on; each holds a pool of its own/);
   assert.match(findingToText(stall, 0), /it never takes the GIL before releasing: query_job, which takes the GIL, is queued to query_pool/);
+});
+
+test('pools: a constructor that also keeps the new pool elsewhere, or a getter, does not make a pool of its own', async () => {
+  // other_pool_jobs_stall_bad changed two ways; each must keep the deadlock-risk, since the
+  // waited-on pool may then be reached under another name.
+  const src = path.join(root, 'other_pool_jobs_stall_bad');
+  const variants: [string, (pool: string, mod: string) => [string, string]][] = [
+    ['registry', (pool, mod) => [pool.replace('pool *p = calloc(1, sizeof(*p));', 'pool *p = calloc(1, sizeof(*p));\n  last_pool = p;').replace('#include "pool.h"', '#include "pool.h"\n\npool *last_pool;'), mod]],
+    ['getter', (pool, mod) => [pool + '\npool *shared_pool(void) { static pool *one; if (!one) one = pool_create(2); return one; }\n', mod.replace('zip_pool = pool_create(2);', 'zip_pool = shared_pool();').replace('query_pool = pool_create(2);', 'query_pool = shared_pool();').replace('#include "pool.h"', '#include "pool.h"\npool *shared_pool(void);')]],
+  ];
+  for (const [name, change] of variants) {
+    const dir = tempDir(path.join(os.tmpdir(), `lockpath-pools-${name}-`));
+    for (const f of readdirSync(src)) copyFileSync(path.join(src, f), path.join(dir, f));
+    const [pool, mod] = change(readFileSync(path.join(src, 'pool.c'), 'utf8'), readFileSync(path.join(src, 'module.c'), 'utf8'));
+    writeFileSync(path.join(dir, 'pool.c'), pool);
+    writeFileSync(path.join(dir, 'module.c'), mod);
+    const { findings } = await analyzeProject(dir, { workers: 0 });
+    assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk'], name);
+    assert.ok(findings[0].awaited.some((a) => a.takesLock?.poolCaveat), `${name}: the caveat says what was not proved`);
+  }
 });
 
 test('pools: two globals naming one pool (a copy) keep the deadlock-risk', async () => {
