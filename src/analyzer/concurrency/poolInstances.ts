@@ -64,8 +64,9 @@ export class PoolInstances {
    * Whether each global holds a pool of its own, so that no two of them (and no job handed to one
    * of them) can be the same pool: every value stored to it is the result of a direct call to a
    * function of the tree that returns a new object (a constructor such as `thpool_create`), never
-   * another variable's value, a parameter or the result of a function outside the tree. A pool copied from another
-   * variable (`query_pool = zip_pool`, or through a local) fails: see FP_pool_copied_through_local.
+   * another variable's value, a parameter or the result of a function outside the tree. A pool
+   * copied from another variable (`query_pool = zip_pool`) fails (fixture pool_alias_bad), and so
+   * does an integer pool id (FP_pool_handle_ids).
    */
   distinctInstances(keys: Iterable<string>): boolean {
     if (!this.storesByKey) this.storesByKey = this.storesToGlobals();
@@ -114,10 +115,11 @@ export class PoolInstances {
 
   /**
    * Whether every value `fn` returns is new: a call's result (an allocator outside the tree, by
-   * name, or a function of the tree that itself returns new objects), directly or through a local that only
-   * ever holds such results and stores nowhere else; never a global, a parameter or another
-   * variable's value (a getter).
-   * `thpool_create` (`p = rm_malloc(...); ...; return p;`) qualifies; `get_pool` (`return g_pool;`) not.
+   * name, or a function of the tree that itself returns new objects), directly or through a local
+   * that only ever holds such results and is stored nowhere else; never a global, a parameter or
+   * another variable's value (a getter). `thpool_create` (`p = rm_malloc(...); ...; return p;`)
+   * qualifies; `get_pool` (`return g_pool;`) does not. Answers are memoised whatever the depth
+   * they were found at: a constructor nested deeper than FOLLOW_DEPTH is conservatively not one.
    */
   private returnsNew(fn: number, depth: number): boolean {
     const known = this.constructorCache.get(fn);
