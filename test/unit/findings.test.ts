@@ -8,6 +8,8 @@ import { FIXTURES } from '../support/analyze';
 import { findingKey, readFindingExpectations } from '../support/findingExpectations';
 import { findingToText } from '../../src/analyzer/report/findingsText';
 import { tempDir } from '../support/tempDir';
+import { ObjectFlows } from '../../src/analyzer/concurrency/objectFlows';
+import { redisModuleProfile } from '../../src/analyzer/profile/redisModule';
 
 // Each directory under fixtures/findings is a small program; the findings lockpath reports there
 // must be exactly the annotated ones (class, line, entry, yielding). FP_/FN_ directories record
@@ -92,7 +94,7 @@ test('pools: a wait for a pool of its own whose jobs never take the GIL is a sta
   assert.deepEqual([thread.lockInOtherPools?.pools, thread.lockInOtherPools?.waitedPools], [['query_pool'], ['zip_pool']]);
   assert.equal(thread.lockInOtherPools?.function, 'query_job@module.c');
   assert.deepEqual(thread.lockInOtherPools?.path.map((h) => [h.to, h.kind]), [['query_job@module.c', 'indirect']]);
-  assert.match(stall.message, /query_job, which takes the GIL, is queued to query_pool, not to zip_pool, which this path waits on; each holds a pool of its own/);
+  assert.match(stall.message, /query_job, which takes the GIL, is queued to query_pool, not to zip_pool, which this path waits on; zip_pool holds a pool of its own that no other name reaches/);
   assert.match(findingToText(stall, 0), /it never takes the GIL before releasing: query_job, which takes the GIL, is queued to query_pool/);
 });
 
@@ -114,6 +116,64 @@ test('pools: a constructor that also keeps the new pool elsewhere, or a getter, 
     assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk'], name);
     assert.ok(findings[0].awaited.some((a) => a.takesLock?.poolCaveat), `${name}: the caveat says what was not proved`);
   }
+});
+
+test('pools: a waited-on pool of its own is told apart from a pool named by an integer id', async () => {
+  // handle_pool_jobs_stall_bad: ZIP.SYNC waits on the pointer zip_pool; query_job is queued to
+  // pools[query_id], as RediSearch's coordinator pool is named by DIST_THREADPOOL.
+  const { findings } = await analyzeProject(path.join(root, 'handle_pool_jobs_stall_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => f.class), ['stall']);
+  const thread = findings[0].awaited.find((a) => a.threadRoot === 'pool_thread_main@pool.c');
+  assert.equal(thread?.takesLock, null);
+  assert.deepEqual([thread?.lockInOtherPools?.job, thread?.lockInOtherPools?.pools, thread?.lockInOtherPools?.waitedPools], ['query_job@module.c', ['query_id'], ['zip_pool']]);
+  assert.match(findings[0].message, /is queued to query_id, not to zip_pool, which this path waits on; zip_pool holds a pool of its own that no other name reaches/);
+});
+
+test('pools: a waited-on pool whose value reaches another name, or leaves what lockpath follows, keeps the deadlock-risk', async () => {
+  // handle_pool_jobs_stall_bad changed three ways: zip_pool also put in the table query_job is
+  // queued through (so query_job may run on its threads: a real deadlock), handed to a registry
+  // outside the tree, or written through an out-parameter (both may give it another name).
+  const src = path.join(root, 'handle_pool_jobs_stall_bad');
+  const onLoad = '  zip_pool = pool_create(2);\n';
+  const variants: [string, (mod: string) => string][] = [
+    ['in the table', (mod) => mod.replace(onLoad, `${onLoad}  pools[n_pools++] = zip_pool;\n`)],
+    ['registry', (mod) => mod.replace(onLoad, `${onLoad}  pool_registry_add(zip_pool);\n`).replace('#include "pool.h"', '#include "pool.h"\nvoid pool_registry_add(pool *p);')],
+    ['out-parameter', (mod) => mod.replace('static int n_pools;', 'static int n_pools;\n\nvoid zip_pool_into(pool **out) { *out = zip_pool; }')],
+  ];
+  for (const [name, change] of variants) {
+    const dir = tempDir(path.join(os.tmpdir(), `lockpath-handles-${name.replace(/\W+/g, '-')}-`));
+    for (const f of readdirSync(src)) copyFileSync(path.join(src, f), path.join(dir, f));
+    const mod = change(readFileSync(path.join(src, 'module.c'), 'utf8'));
+    assert.notEqual(mod, readFileSync(path.join(src, 'module.c'), 'utf8'), `${name}: the variant applies`);
+    writeFileSync(path.join(dir, 'module.c'), mod);
+    const { findings } = await analyzeProject(dir, { workers: 0 });
+    assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk'], name);
+    assert.ok(findings[0].awaited.some((a) => a.takesLock?.poolCaveat), `${name}: the caveat says what was not proved`);
+  }
+});
+
+test('object flows: where a pool global\'s value goes, and why it may be reachable from elsewhere', async () => {
+  const src = path.join(root, 'handle_pool_jobs_stall_bad');
+  const { analysis } = await analyzeProject(src, { workers: 0 });
+  const flows = new ObjectFlows(analysis.program, redisModuleProfile.threadCreators);
+  const fnIndex = (name: string) => analysis.program.functions.findIndex((f) => f.name === name);
+  const zip = flows.reachOf('G:module.c:zip_pool');
+  // Into the parameters of the functions it is passed to, and nowhere else.
+  assert.deepEqual([...zip.holders].sort(), ['G:module.c:zip_pool', `L${fnIndex('pool_submit')}:p`, `L${fnIndex('pool_wait_idle')}:p`].sort());
+  assert.deepEqual(zip.leaks, []);
+  // pool_create's new pool goes to the pool threads through pthread_create's routine argument.
+  const created = flows.reachOf(`L${fnIndex('pool_create')}:p`);
+  assert.ok(created.holders.has(`L${fnIndex('pool_thread_main')}:arg`), 'the thread routine\'s parameter');
+  assert.ok(created.holders.has(`R${fnIndex('pool_create')}`), 'the constructor\'s return value');
+  // A registry outside the tree is a leak, named with its call site.
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-objflows-'));
+  for (const f of readdirSync(src)) copyFileSync(path.join(src, f), path.join(dir, f));
+  const mod = readFileSync(path.join(src, 'module.c'), 'utf8');
+  writeFileSync(path.join(dir, 'module.c'), mod.replace('static void zip_job(void *arg) {', 'void pool_registry_add(pool *p);\nvoid remember(void) { pool_registry_add(zip_pool); }\n\nstatic void zip_job(void *arg) {'));
+  const variant = await analyzeProject(dir, { workers: 0 });
+  const leaks = new ObjectFlows(variant.analysis.program, redisModuleProfile.threadCreators).reachOf('G:module.c:zip_pool').leaks;
+  assert.equal(leaks.length, 1);
+  assert.match(leaks[0], /^passed to pool_registry_add \(outside the tree or unresolved\) at module\.c:\d+$/);
 });
 
 test('pools: two globals naming one pool (a copy) keep the deadlock-risk', async () => {

@@ -55,7 +55,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
   const releasers = new Releasers(program, profile, waitFinder);
-  const pools = new PoolInstances(program);
+  const pools = new PoolInstances(program, profile.threadCreators);
   // A pipe or socket write is a wait only where another thread drains that channel.
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
   phase('waits and releasers');
@@ -503,10 +503,10 @@ class FindingBuilder {
       const cacheKey = `${root}|${[...wanted].sort().join(',')}`;
       let search = this.samePoolTaker.get(cacheKey);
       if (search === undefined) this.samePoolTaker.set(cacheKey, (search = this.takerInPools(root, wanted)));
-      const { taker, otherPools } = search;
+      const { taker, otherJobs } = search;
       const takesLock = taker && taker.path.length ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : a.takesLock;
       const caveat = this.poolCaveat(takesLock.path, wanted);
-      if (!taker && caveat && caveat.pools.length && otherPools.size && this.pools.distinctInstances([...wanted, ...otherPools])) {
+      if (!taker && caveat && caveat.pools.length && otherJobs.size && this.pools.confinedApart(wanted, otherJobs)) {
         const { takesLock: setAside, ...rest } = a;
         return { ...rest, takesLock: null, lockInOtherPools: { ...caveat, function: setAside.function, site: setAside.site, path: setAside.path } };
       }
@@ -526,26 +526,27 @@ class FindingBuilder {
     return undefined;
   }
 
-  private readonly samePoolTaker = new Map<string, { taker: { path: number[]; end: number } | null; otherPools: Set<string> }>();
+  private readonly samePoolTaker = new Map<string, { taker: { path: number[]; end: number } | null; otherJobs: Set<number> }>();
 
   /**
    * The shortest path from `root` to a lock taker that enters no job handed only to pools outside
-   * `wanted`, and the pools of the jobs the search left out that lead to the lock.
+   * `wanted`, and the jobs the search left out that lead to the lock.
    */
-  private takerInPools(root: number, wanted: ReadonlySet<string>): { taker: { path: number[]; end: number } | null; otherPools: Set<string> } {
-    const otherPools = new Set<string>();
+  private takerInPools(root: number, wanted: ReadonlySet<string>): { taker: { path: number[]; end: number } | null; otherJobs: Set<number> } {
+    const otherJobs = new Set<number>();
     const inWantedPool = (ei: number): boolean => {
       if (this.program.edges[ei].kind !== 'indirect') return true;
       // Jobs handed to no named pool may run anywhere; those handed only to other pools are skipped.
-      const pools = this.pools.jobPools(this.program.edgeTo[ei]);
+      const job = this.program.edgeTo[ei];
+      const pools = this.pools.jobPools(job);
       if (!pools.size) return true;
       for (const pool of pools) if (wanted.has(pool)) return true;
-      // Pools whose identity matters: those of the left-out jobs that lead to the lock.
+      // Jobs whose pools matter: the left-out ones that lead to the lock.
       this.lockReachers ??= this.functionsReachingLockTakers();
-      if (this.lockReachers.has(this.program.edgeTo[ei])) for (const pool of pools) otherPools.add(pool);
+      if (this.lockReachers.has(job)) otherJobs.add(job);
       return false;
     };
-    return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherPools };
+    return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherJobs };
   }
 
   private lockCallSite(fn: number): Site {

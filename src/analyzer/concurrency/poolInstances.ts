@@ -1,5 +1,7 @@
 import type { LinkedProgram } from '../link/linker';
 import type { FunctionFacts, Val } from '../model';
+import type { ThreadCreatorApi } from '../profile/profile';
+import { ObjectFlows } from './objectFlows';
 import { edgeCallIndex } from './programLookups';
 
 // Which pool (queue, loop) a job is handed to, named by the global variable that holds it.
@@ -14,8 +16,8 @@ import { edgeCallIndex } from './programLookups';
 //
 // The class of a finding depends on it in one case only, where the instances are certain: when
 // the waited-on pool's threads can reach the lock only through jobs handed to other pools, and
-// each of those globals holds a pool of its own (`distinctInstances`), the threads serving the
-// waited-on pool never run those jobs, and the wait is a stall (findings.ts, `samePoolEvidence`).
+// none of those jobs can be handed to the waited-on pool's object (`confinedApart`), the threads
+// serving that pool never run them, and the wait is a stall (findings.ts, `samePoolEvidence`).
 //
 // A call's pool is a global passed next to the function pointer (`thpool_add_work(gc_pool, job,
 // arg)`). When the pointer is passed on to a parameter (`workers_add_work(job, arg)`, which calls
@@ -37,7 +39,11 @@ export class PoolInstances {
   private readonly jobCache = new Map<number, ReadonlySet<string>>();
   private knownPools: Set<string> | undefined;
 
-  constructor(private readonly program: LinkedProgram) {}
+  private readonly flows: ObjectFlows;
+
+  constructor(private readonly program: LinkedProgram, threadCreators: readonly ThreadCreatorApi[] = []) {
+    this.flows = new ObjectFlows(program, threadCreators);
+  }
 
   /** Whether some job is known to be handed to the global `key`. */
   isPool(key: string): boolean {
@@ -61,24 +67,75 @@ export class PoolInstances {
   private factsIndex: Map<FunctionFacts, number> | undefined;
 
   /**
-   * Whether each global holds a pool of its own, so that no two of them (and no job handed to one
-   * of them) can be the same pool: every value stored to it is the result of a direct call to a
-   * function of the tree that returns a new object (a constructor such as `thpool_create`), never
-   * another variable's value, a parameter or the result of a function outside the tree. A pool
-   * copied from another variable (`query_pool = zip_pool`) fails (fixture pool_alias_bad), and so
-   * does an integer pool id (FP_pool_handle_ids).
+   * Whether none of `jobs` can be handed to the pool object any of the globals `waited` holds:
+   * each of them holds only new objects (`freshOnly`), its object is copied nowhere the analysis
+   * cannot follow (objectFlows.ts), and no call on the way from a job's hand-off into the queue
+   * passes, beside the job, a value that may hold that object. Pools copied under another name
+   * (`query_pool = zip_pool`, fixture pool_alias_bad) fail; pools named by integer ids work when
+   * the waited-on pool is a pointer of its own (handle_pool_jobs_stall_bad), not when it is an id
+   * itself (FP_pool_handle_ids).
    */
-  distinctInstances(keys: Iterable<string>): boolean {
-    if (!this.storesByKey) this.storesByKey = this.storesToGlobals();
-    for (const key of keys) {
-      const stores = this.storesByKey.get(key);
-      if (!stores?.length) return false;
-      for (const { fn, vals } of stores) {
-        if (!vals.length) return false;
-        for (const v of vals) if (v.k !== 'ret' || !this.constructsPool(fn, v.fn)) return false;
-      }
+  confinedApart(waited: Iterable<string>, jobs: Iterable<number>): boolean {
+    const jobList = [...jobs];
+    for (const key of waited) {
+      if (!this.freshOnly(key) || this.flows.reachOf(key).leaks.length) return false;
+      for (const job of jobList) if (this.mayBeHandedTo(job, key)) return false;
     }
     return true;
+  }
+
+  private readonly handedTo = new Map<string, boolean>();
+
+  /** Whether `job` may be handed to the object the global `key` holds (see `confinedApart`). */
+  private mayBeHandedTo(job: number, key: string): boolean {
+    const memo = `${job}|${key}`;
+    let may = this.handedTo.get(memo);
+    if (may === undefined) {
+      const { holders } = this.flows.reachOf(key);
+      may = this.handOffCalls(job).some(({ fn, ci, argIndex }) => this.routeMayPass(fn, ci, argIndex, holders, 0));
+      this.handedTo.set(memo, may);
+    }
+    return may;
+  }
+
+  /**
+   * Whether every value stored to the global `key` is the result of a direct call to a function
+   * of the tree that returns a new object (a constructor such as `thpool_create`), never another
+   * variable's value, a parameter or the result of a function outside the tree.
+   */
+  private freshOnly(key: string): boolean {
+    if (!this.storesByKey) this.storesByKey = this.storesToGlobals();
+    const stores = this.storesByKey.get(key);
+    if (!stores?.length) return false;
+    for (const { fn, vals } of stores) {
+      if (!vals.length) return false;
+      for (const v of vals) if (v.k !== 'ret' || !this.constructsPool(fn, v.fn)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether call `ci` of `fn`, which carries a job pointer in argument `argIndex`, or a call it
+   * passes that pointer on to, also passes a value from `holders`. A route still going on after
+   * FOLLOW_DEPTH calls may pass one.
+   */
+  private routeMayPass(fn: number, ci: number, argIndex: number, holders: ReadonlySet<string>, depth: number): boolean {
+    const call = this.program.facts[fn]!.calls[ci];
+    for (let i = 0; i < call.args.length; i++) {
+      if (i !== argIndex && call.args[i].some((v) => this.flows.sourceKeys(v, fn).some((k) => holders.has(k)))) return true;
+    }
+    for (const ei of this.program.callEdges[fn]?.[ci] ?? []) {
+      const callee = this.program.edgeTo[ei];
+      const facts = this.program.facts[callee];
+      const param = facts?.params[argIndex]?.name;
+      if (!facts || !param) continue;
+      for (let ii = 0; ii < facts.calls.length; ii++) {
+        const k = facts.calls[ii].args.findIndex((vals) => vals.some((v) => v.k === 'read' && v.loc.k === 'local' && v.loc.name === param));
+        if (k < 0) continue;
+        if (depth >= FOLLOW_DEPTH || this.routeMayPass(callee, ii, k, holders, depth + 1)) return true;
+      }
+    }
+    return false;
   }
 
   /** Every value stored to a global inside a function body, by the global's storage key. */
@@ -158,20 +215,26 @@ export class PoolInstances {
     let pools = this.jobCache.get(job);
     if (!pools) {
       const found = new Set<string>();
-      const id = this.program.functions[job].id;
-      for (const ei of this.program.in[job] ?? []) {
-        const e = this.program.edges[ei];
-        if (e.kind !== 'handoff' || e.to !== id) continue;
-        const from = this.program.edgeFrom[ei];
-        const calls = this.program.facts[from]?.calls ?? [];
-        calls.forEach((call, ci) => {
-          const argIndex = call.args.findIndex((vals) => vals.some((v) => v.k === 'ident' && v.site.line === e.site.line && v.site.col === e.site.col && v.site.file === e.site.file));
-          if (argIndex >= 0) for (const p of this.poolsAt(from, ci, argIndex, 0)) found.add(p);
-        });
-      }
+      for (const { fn, ci, argIndex } of this.handOffCalls(job)) for (const p of this.poolsAt(fn, ci, argIndex, 0)) found.add(p);
       this.jobCache.set(job, (pools = found));
     }
     return pools;
+  }
+
+  /** The calls that hand `job` off: its address is argument `argIndex` of call `ci` of `fn`. */
+  private handOffCalls(job: number): { fn: number; ci: number; argIndex: number }[] {
+    const out: { fn: number; ci: number; argIndex: number }[] = [];
+    const id = this.program.functions[job].id;
+    for (const ei of this.program.in[job] ?? []) {
+      const e = this.program.edges[ei];
+      if (e.kind !== 'handoff' || e.to !== id) continue;
+      const fn = this.program.edgeFrom[ei];
+      (this.program.facts[fn]?.calls ?? []).forEach((call, ci) => {
+        const argIndex = call.args.findIndex((vals) => vals.some((v) => v.k === 'ident' && v.site.line === e.site.line && v.site.col === e.site.col && v.site.file === e.site.file));
+        if (argIndex >= 0) out.push({ fn, ci, argIndex });
+      });
+    }
+    return out;
   }
 
   /** Globals passed as arguments at the calls an edge path makes. */

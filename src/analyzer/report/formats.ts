@@ -130,5 +130,7 @@ export function describePoolCaveat(c: PoolCaveat, lockWord: string): string {
 
 /** Why a thread that can take the lock elsewhere does not count for this wait. */
 export function describeOtherPools(c: PoolCaveat, lockWord: string): string {
-  return `${shortName(c.job)}, which takes ${lockWord}, is queued to ${c.pools.join(', ')}, not to ${c.waitedPools.join(', ')}, which this path waits on; each holds a pool of its own`;
+  const waited = c.waitedPools.join(', ');
+  const own = c.waitedPools.length === 1 ? `${waited} holds a pool of its own that no other name reaches` : `each of ${waited} holds a pool of its own that no other name reaches`;
+  return `${shortName(c.job)}, which takes ${lockWord}, is queued to ${c.pools.join(', ')}, not to ${waited}, which this path waits on; ${own}`;
 }
