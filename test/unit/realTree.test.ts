@@ -93,6 +93,18 @@ test('RediSearch dede3e11: deadlock-risk for set_workers and for FT.CONFIG throu
   assert.ok(findings.find(isBarrierRisk('ConfigCommand', 'setWorkThreads')), 'FT.CONFIG → setWorkThreads → barrier_wait_and_destroy');
 });
 
+test('RediSearch dede3e11: waits on cleanPool, whose jobs never take the GIL, are stalls; the other pools include the id-named coordinator pool', { skip }, async () => {
+  const { findings } = await badFindings();
+  const onCleanPool = findings.filter((f) => f.awaited.some((a) => a.lockInOtherPools?.waitedPools.includes('cleanPool')));
+  assert.ok(onCleanPool.length >= 1, 'findings that wait on cleanPool');
+  for (const f of onCleanPool) {
+    assert.equal(f.class, 'stall', f.message);
+    assert.ok(f.path.some((h) => h.to.startsWith('IndexSpec_Free')), 'through the spec free that queues to cleanPool');
+  }
+  // No finding waiting on cleanPool is left with a caveat: every pool proof went through.
+  assert.ok(findings.every((f) => f.awaited.every((a) => !a.takesLock?.poolCaveat?.waitedPools.includes('cleanPool'))));
+});
+
 test('RediSearch dede3e11: every lock is tracked with its identity, and the spec-lock wrappers are discovered', { skip }, async () => {
   const { summary, findings } = await badFindings();
   const locks = new Map(summary.locks.locks.map((l) => [l.lock, l]));
