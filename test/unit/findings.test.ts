@@ -96,6 +96,9 @@ test('pools: a wait for a pool of its own whose jobs never take the GIL is a sta
   assert.deepEqual(thread.lockInOtherPools?.path.map((h) => [h.to, h.kind]), [['query_job@module.c', 'indirect']]);
   assert.match(stall.message, /query_job, which takes the GIL, is queued to query_pool, not to zip_pool, which this path waits on; zip_pool holds a pool of its own that no other name reaches/);
   assert.match(findingToText(stall, 0), /it never takes the GIL before releasing: query_job, which takes the GIL, is queued to query_pool/);
+  // The ground of "no other name reaches it": every place zip_pool's value goes.
+  assert.deepEqual(thread.lockInOtherPools?.waitedPoolReaches, ['p in pool_submit', 'p in pool_wait_idle']);
+  assert.match(findingToText(stall, 0), /zip_pool's value only reaches: p in pool_submit, p in pool_wait_idle/);
 });
 
 test('pools: a constructor that also keeps the new pool elsewhere, or a getter, does not make a pool of its own', async () => {
@@ -127,6 +130,7 @@ test('pools: a waited-on pool of its own is told apart from a pool named by an i
   assert.equal(thread?.takesLock, null);
   assert.deepEqual([thread?.lockInOtherPools?.job, thread?.lockInOtherPools?.pools, thread?.lockInOtherPools?.waitedPools], ['query_job@module.c', ['query_id'], ['zip_pool']]);
   assert.match(findings[0].message, /is queued to query_id, not to zip_pool, which this path waits on; zip_pool holds a pool of its own that no other name reaches/);
+  assert.deepEqual(thread?.lockInOtherPools?.waitedPoolReaches, ['p in pool_submit', 'p in pool_wait_idle']);
 });
 
 test('pools: a waited-on pool whose value reaches another name, or leaves what lockpath follows, keeps the deadlock-risk', async () => {

@@ -130,7 +130,7 @@ test('an awaited thread whose lock-taking job belongs to another pool carries th
 
 test('a stall whose awaited thread takes the lock only in other pools\' jobs says so in its lane note', () => {
   const a = deadlock.awaited![0];
-  const m = buildLanes({ ...deadlock, class: 'stall', awaited: [{ ...a, takesLock: null, lockInOtherPools: { job: 'search_job@search.c', pools: ['search_pool'], waitedPools: ['admin_pool'], function: a.takesLock!.function, site: a.takesLock!.site, path: a.takesLock!.path } }] });
+  const m = buildLanes({ ...deadlock, class: 'stall', awaited: [{ ...a, takesLock: null, lockInOtherPools: { job: 'search_job@search.c', pools: ['search_pool'], waitedPools: ['admin_pool'], function: a.takesLock!.function, site: a.takesLock!.site, path: a.takesLock!.path, waitedPoolReaches: ['p in pool_submit'] } }] });
   assert.equal(m.lanes[1].note, 'never takes GIL here: search_job, which does, is queued to search_pool, not admin_pool');
   assert.equal(m.lanes[1].nodes.filter((n) => n.row > 0).length, 0);
 });

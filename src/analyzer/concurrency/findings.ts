@@ -508,7 +508,8 @@ class FindingBuilder {
       const caveat = this.poolCaveat(takesLock.path, wanted);
       if (!taker && caveat && caveat.pools.length && otherJobs.size && this.pools.confinedApart(wanted, otherJobs)) {
         const { takesLock: setAside, ...rest } = a;
-        return { ...rest, takesLock: null, lockInOtherPools: { ...caveat, function: setAside.function, site: setAside.site, path: setAside.path } };
+        const waitedPoolReaches = [...new Set([...wanted].flatMap((key) => this.pools.reaches(key)))].sort();
+        return { ...rest, takesLock: null, lockInOtherPools: { ...caveat, function: setAside.function, site: setAside.site, path: setAside.path, waitedPoolReaches } };
       }
       return takesLock === a.takesLock && !caveat ? a : { ...a, takesLock: caveat ? { ...takesLock, poolCaveat: caveat } : takesLock };
     });

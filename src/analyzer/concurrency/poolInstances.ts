@@ -84,6 +84,23 @@ export class PoolInstances {
     return true;
   }
 
+  /** Where the object the global `key` holds may be copied to, as people name places: `p in pool_submit`. */
+  reaches(key: string): string[] {
+    const out = new Set<string>();
+    for (const holder of this.flows.reachOf(key).holders) {
+      if (holder === key) continue;
+      if (holder.startsWith('G:')) out.add(poolName(holder));
+      else if (holder.startsWith('L')) {
+        const colon = holder.indexOf(':');
+        out.add(`${holder.slice(colon + 1)} in ${this.program.functions[Number(holder.slice(1, colon))].name}`);
+      } else if (holder.startsWith('F:')) {
+        const [type, field] = [holder.slice(2, holder.lastIndexOf('.')), holder.slice(holder.lastIndexOf('.') + 1)];
+        out.add(type === '?' ? `field ${field}` : `field ${field} of ${type}`);
+      } else out.add(`the return value of ${this.program.functions[Number(holder.slice(1))].name}`);
+    }
+    return [...out].sort();
+  }
+
   private readonly handedTo = new Map<string, boolean>();
 
   /** Whether `job` may be handed to the object the global `key` holds (see `confinedApart`). */

@@ -59,6 +59,8 @@ export function findingToText(f: Finding, index: number): string {
       if (a.takesLock.poolCaveat) lines.push(`     ⚠ ${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)}`);
     } else if (a.lockInOtherPools) {
       lines.push(`     it never takes the ${f.lock} before releasing: ${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)} (${f.lock} taken at ${fmtSite(a.lockInOtherPools.site)})`);
+      const reaches = a.lockInOtherPools.waitedPoolReaches;
+      if (reaches?.length) lines.push(`     ${a.lockInOtherPools.waitedPools.join(', ')}'s value only reaches: ${reaches.join(', ')}`);
     } else {
       lines.push(`     it never takes the ${f.lock} before releasing`);
     }
