@@ -97,8 +97,17 @@ export class ObjectFlows {
     for (let fn = from; fn < to; fn++) {
       const facts = this.program.facts[fn];
       if (!facts) continue;
-      facts.flows.forEach((flow, fi) => flow.from.forEach((v, vi) => { if (matches(v)) out.push({ fn, flow: fi, call: -1, arg: -1, vi }); }));
-      facts.calls.forEach((call, ci) => call.args.forEach((vals, ai) => vals.forEach((v, vi) => { if (matches(v)) out.push({ fn, flow: -1, call: ci, arg: ai, vi }); })));
+      for (let fi = 0; fi < facts.flows.length; fi++) {
+        const vals = facts.flows[fi].from;
+        for (let vi = 0; vi < vals.length; vi++) if (matches(vals[vi])) out.push({ fn, flow: fi, call: -1, arg: -1, vi });
+      }
+      for (let ci = 0; ci < facts.calls.length; ci++) {
+        const args = facts.calls[ci].args;
+        for (let ai = 0; ai < args.length; ai++) {
+          const vals = args[ai];
+          for (let vi = 0; vi < vals.length; vi++) if (matches(vals[vi])) out.push({ fn, flow: -1, call: ci, arg: ai, vi });
+        }
+      }
     }
     return out;
   }
