@@ -1,6 +1,6 @@
 import type { CallFact, FileFacts, FunctionFacts, Loc, Site, Val } from '../model';
 import type { Edge, EdgeKind, EntryPoint, FunctionNode, UnresolvedCall } from '../graph';
-import { SYNC_EDGE_KINDS } from '../graph';
+import { EDGE_KINDS, SYNC_EDGE_KINDS } from '../graph';
 import type { Profile } from '../profile/profile';
 import { PointsToSolver } from './pointsTo';
 import { SymbolTable } from './symbols';
@@ -62,6 +62,8 @@ export interface SavedLink {
 }
 
 const linkers = new WeakMap<LinkedProgram, Linker>();
+
+const EDGE_KIND_CODE = Object.fromEntries(EDGE_KINDS.map((k, i) => [k, i])) as Record<EdgeKind, number>;
 
 /**
  * What linking reads from a file besides calls that pass no function address to a named callee
@@ -131,6 +133,7 @@ class Linker {
   private solved: { fns: number; origins: number; fieldKeys: [string, string[]][] } | null = null;
   private readonly edges: Edge[] = [];
   private readonly edgeKeys = new Map<string, number>();
+  private readonly edgeKeysByCaller: (Map<number, number> | undefined)[] = [];
   private readonly edgeOrigins = new Map<number, Set<number>>();
   private callEdges: number[][][] = [];
   private readonly unresolved: UnresolvedCall[] = [];
@@ -489,14 +492,18 @@ class Linker {
   // ---------------------------------------------------------------- edges
 
   private addEdge(from: number, to: number, edge: Omit<Edge, 'from' | 'to'>, origins?: number[]): number {
-    // The file is left out of the key when it is the caller's (nearly always): shorter keys hash faster.
+    // Edges are unique by (caller, callee, kind, site). When the site is in the caller's file
+    // (nearly always) the key is a number in a per-caller map: building and hashing a string key
+    // per call was a good part of linking.
     const site = edge.site;
-    const key = site.file === this.fns[from].node.file ? `${from}>${to}|${edge.kind}|${site.line}:${site.col}` : `${from}>${to}|${edge.kind}|${site.file}:${site.line}:${site.col}`;
-    let idx = this.edgeKeys.get(key);
+    const numeric = site.file === this.fns[from].node.file && to < 65536 && site.line < 2097152 && site.col < 8192;
+    const key = numeric ? ((to * 8 + EDGE_KIND_CODE[edge.kind]) * 2097152 + site.line) * 8192 + site.col : `${from}>${to}|${edge.kind}|${site.file}:${site.line}:${site.col}`;
+    const keys = numeric ? (this.edgeKeysByCaller[from] ??= new Map()) : this.edgeKeys;
+    let idx = keys.get(key as never);
     if (idx === undefined) {
       idx = this.edges.length;
       this.edges.push({ from: this.fns[from].node.id, to: this.fns[to].node.id, ...edge });
-      this.edgeKeys.set(key, idx);
+      keys.set(key as never, idx);
     }
     if (origins?.length) {
       let set = this.edgeOrigins.get(idx);
