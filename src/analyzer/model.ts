@@ -58,6 +58,8 @@ export type Stmt =
     /** Local variables the condition tests, and those the body (or the for-update) assigns: a retry counter or deadline. */
     condLocals: string[]; bodyLocalWrites: string[];
     body: Stmt[]; bodyWrites: Access[]; infinite: boolean;
+    /** When the condition compares or tests a call's result: which way that result must move for the loop to end. */
+    callSense?: 'falls' | 'rises';
   }
   | { s: 'switch'; line: number; cond: Stmt[]; cases: Stmt[][] }
   | { s: 'return'; line: number; value: Stmt[] }
@@ -73,6 +75,8 @@ export interface Access {
   site: Site;
   /** Written relative to its own value (`x++`, `x -= n`), not assigned afresh: how counters move. */
   update?: true;
+  /** For `++`/`+=` 1, for `--`/`-=` -1: which way the counter moves (absent for other updates). */
+  delta?: 1 | -1;
 }
 
 export interface Flow { to: Loc; from: Val[] }

@@ -370,6 +370,9 @@ class FindingBuilder {
         // before getting there (in an earlier statement, or an earlier iteration of a loop).
         const releaseStep = toReleaser && toReleaser.path.length ? this.program.edges[toReleaser.path[0]].site : release.site;
         const taker = this.mayTakeLockBefore(r, releaseStep) ? this.pathToLockTakerAlong(r, toReleaser?.path ?? []) : null;
+        // Releases come best first (counters that move before plain stores): a later one replaces
+        // an earlier one only when the lock may keep the thread from it.
+        if (prev && !fresh.has(r) && !taker) continue;
         byRoot.set(r, {
           threadRoot: this.program.functions[r].id,
           releaser: { function: this.program.functions[release.fn].id, site: release.site, action: release.action },

@@ -8,7 +8,7 @@ import type { WaitFinder, WaitSite } from './waits';
 // object to a call, of that object's fields), the signallers of a condition variable, semaphore
 // or channel, and the creators of a joined thread.
 
-export interface Release { fn: number; site: Site; action: string; update?: true }
+export interface Release { fn: number; site: Site; action: string; update?: true; delta?: 1 | -1 }
 
 export class Releasers {
   private readonly writers = new Map<string, Release[]>();
@@ -22,7 +22,7 @@ export class Releasers {
       if (!facts) return;
       for (const w of facts.writes) {
         const key = program.locationKey(w.loc, fn);
-        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}`, ...(w.update ? { update: true as const } : {}) });
+        if (key) push(this.writers, key, { fn, site: w.site, action: `writes ${w.text}`, ...(w.update ? { update: true as const } : {}), ...(w.delta ? { delta: w.delta } : {}) });
       }
       facts.calls.forEach((call, ci) => {
         if (call.callee.k !== 'name' || !releaseApis.has(call.callee.name) && !creators.has(call.callee.name)) return;
@@ -95,11 +95,35 @@ export class Releasers {
     return out;
   }
 
+  /**
+   * Writes to an inspected object that cannot release a wait whose call result must move one way
+   * (`while (pending(&pool->jobs) > 0)` ends when the count falls): counters moved the other way
+   * (`len += n`), and every write of a function that only moves them that way, the stores that
+   * link a pushed job in (`rear = job`) included. A thread that queues work is not one the drain
+   * waits for; listing it as awaited would make its lock a reason for a deadlock. Functions that
+   * move a counter both ways, or only store afresh (`len = 0` when a queue is cleared), stay.
+   */
+  private producerWrites(inspected: readonly string[], sense: 'falls' | 'rises' | undefined): Set<Release> {
+    const out = new Set<Release>();
+    if (!sense || !inspected.length) return out;
+    const away = sense === 'falls' ? 1 : -1;
+    const byFn = new Map<number, Release[]>();
+    for (const k of inspected) for (const r of this.writers.get(k) ?? []) push(byFn, r.fn, r);
+    for (const writes of byFn.values()) {
+      const onlyAway = writes.some((r) => r.delta === away) && !writes.some((r) => r.delta === -away);
+      for (const r of writes) if (r.delta === away || onlyAway) out.add(r);
+    }
+    return out;
+  }
+
   of(w: WaitSite): { release: Release; roots?: number[] }[] {
     if (w.kind === 'spin') {
-      const keys = new Set([...w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)), ...this.inspectedObjectKeys(w)]);
+      const read = new Set(w.condReads.flatMap((r) => this.program.readKeys(r.loc, w.fn)));
+      const inspected = this.inspectedObjectKeys(w).filter((k) => !read.has(k));
+      const producers = this.producerWrites(inspected, w.loop?.callSense);
+      const keys = new Set([...read, ...inspected]);
       const out: { release: Release }[] = [];
-      for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn) out.push({ release: r });
+      for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn && !producers.has(r)) out.push({ release: r });
       // A function that stores afresh into every one of the (several) locations the condition
       // reads (`barrier_init`: `count = n; received = 0`) sets the object up. When counters that
       // move (`received++`) exist, they are what releases the wait, and the set-up is no releaser:

@@ -632,9 +632,11 @@ export class FileExtractor {
     const bodyWrites = ctx.fn.writes.slice(writesBefore);
     const condText = condition ? compactText(condition.text, 160) : '';
     const infinite = !condition || /^\(?\s*(1|true)\s*\)?$/.test(condText);
+    const callSense = condition ? callResultSense(condition) : undefined;
     return {
       s: 'loop', line, col: this.callSite(at, ctx).col, kind, cond, condReads, condText,
       condLocals: [...condLocals], bodyLocalWrites: [...localWrites], body: bodyStmts, bodyWrites, infinite,
+      ...(callSense ? { callSense } : {}),
     };
   }
 
@@ -718,8 +720,9 @@ export class FileExtractor {
           if (left.type !== 'identifier') this.expression(left, ctx, out);
           const loc = this.locationOf(left, ctx);
           if (loc) {
-            const plain = node.children[1]?.type === '=';
-            this.recordWrite(loc, left, ctx, !plain);
+            const op = node.children[1]?.type;
+            const plain = op === '=';
+            this.recordWrite(loc, left, ctx, !plain, op === '+=' ? 1 : op === '-=' ? -1 : undefined);
             if (right && plain) this.addFlow(ctx, loc, this.values(right, ctx));
           }
         }
@@ -742,7 +745,8 @@ export class FileExtractor {
         const arg = named(node)[0];
         if (arg) {
           const loc = this.locationOf(arg, ctx);
-          if (loc) this.recordWrite(loc, arg, ctx, true);
+          const op = node.children.find((c) => c?.type === '++' || c?.type === '--')?.type;
+          if (loc) this.recordWrite(loc, arg, ctx, true, op === '++' ? 1 : op === '--' ? -1 : undefined);
           if (arg.type !== 'identifier') this.expression(arg, ctx, out);
         }
         return;
@@ -835,12 +839,13 @@ export class FileExtractor {
     return false;
   }
 
-  /** `update`: the write changes the value relative to itself (`x++`, `x -= n`). */
-  private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext, update = false): void {
+  /** `update`: the write changes the value relative to itself (`x++`, `x -= n`), by `delta` (+1 adds, -1 takes away) when known. */
+  private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext, update = false, delta?: 1 | -1): void {
     if (loc.k === 'local' && ctx.loopLocalWrites) for (const set of ctx.loopLocalWrites) set.add(loc.name);
     if (loc.k === 'local' && !this.isDerefLike(node)) return;
     const access: Access = { loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) };
     if (update) access.update = true;
+    if (delta) access.delta = delta;
     ctx.fn.writes.push(access);
   }
 
@@ -1157,6 +1162,39 @@ function calledNames(text: string): Set<string> {
 }
 
 /** False for initializers made only of numbers, strings and punctuation (lookup tables). */
+const FALLS_WHEN_LEFT: Record<string, boolean> = { '>': true, '>=': true, '!=': true, '<': false, '<=': false };
+
+/**
+ * For a loop condition that compares a call's result (`queue_pending(&pool->jobs) > limit`, or
+ * tests it, `while (busy(pool))`), how that result must move for the loop to end: 'falls' or
+ * 'rises'. Undefined for anything else (both sides call, `&&`, `==`).
+ */
+function callResultSense(condition: SyntaxNode): 'falls' | 'rises' | undefined {
+  const n = stripParens(condition);
+  if (n.type === 'call_expression') return 'falls';
+  if (n.type === 'unary_expression' && n.children[0]?.type === '!') {
+    const arg = named(n)[0];
+    return arg && stripParens(arg).type === 'call_expression' ? 'rises' : undefined;
+  }
+  if (n.type !== 'binary_expression') return undefined;
+  const op = n.children[1]?.type ?? '';
+  const fallsIfLeft = FALLS_WHEN_LEFT[op];
+  if (fallsIfLeft === undefined) return undefined;
+  const [left, right] = named(n);
+  if (!left || !right) return undefined;
+  const leftCalls = hasCall(left);
+  if (leftCalls === hasCall(right)) return undefined;
+  // `!=` names no direction by itself; against 0 (`pending(q) != 0`) the count must fall.
+  if (op === '!=' && stripParens(leftCalls ? right : left).text !== '0') return undefined;
+  return leftCalls === fallsIfLeft ? 'falls' : 'rises';
+}
+
+function hasCall(node: SyntaxNode, depth = 0): boolean {
+  if (node.type === 'call_expression') return true;
+  if (depth > 8) return false;
+  return named(node).some((c) => hasCall(c, depth + 1));
+}
+
 function mayNameSomething(text: string): boolean {
   return /(?<![0-9A-Za-z_.'"\\])[A-Za-z_]/.test(text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""'));
 }
