@@ -105,6 +105,18 @@ test('RediSearch dede3e11: waits on cleanPool, whose jobs never take the GIL, ar
   assert.ok(findings.every((f) => f.awaited.every((a) => !a.takesLock?.poolCaveat?.waitedPools.includes('cleanPool'))));
 });
 
+test('RediSearch dede3e11: the drains wait for the pool threads that finish jobs, not for the thread that queues them', { skip }, async () => {
+  const { findings } = await badFindings();
+  const drains = findings.filter((f) => f.wait?.function.startsWith('redisearch_thpool_drain'));
+  assert.ok(drains.length >= 1, 'drain findings');
+  for (const f of drains) {
+    assert.equal(f.class, 'deadlock-risk', f.message);
+    assert.ok(f.yielding, 'the drain yields');
+    assert.deepEqual(f.awaited.map((a) => a.threadRoot.split('@')[0]), ['thread_do'], f.message);
+    assert.match(f.awaited[0].releaser.action, /num_jobs_in_progress/);
+  }
+});
+
 test('RediSearch dede3e11: every lock is tracked with its identity, and the spec-lock wrappers are discovered', { skip }, async () => {
   const { summary, findings } = await badFindings();
   const locks = new Map(summary.locks.locks.map((l) => [l.lock, l]));
