@@ -47,6 +47,8 @@ export interface CallFact {
   argTexts: string[];
   /** Set when the call exists only in the expansion of this macro written at `site`. */
   macro?: string;
+  /** Set when the callee is one choice of a type-generic selection (`_Generic(x, int: f, double: g)(…)`). */
+  selection?: '_Generic';
 }
 
 /** Statement skeleton used by the concurrency analysis: calls in order, with their control structure. */

@@ -910,27 +910,35 @@ export class FileExtractor {
     const argNodes = argsNode ? named(argsNode).filter((a) => a.type !== 'comment') : [];
     for (const a of argNodes) this.expression(a, ctx, out);
 
-    const callee = this.calleeOf(calleeNode, ctx);
-    // Written in the macro's arguments: already recorded at its real site.
-    if (ctx.macro && callee.k === 'name' && ctx.macro.skip.has(callee.name)) return;
-    if (ctx.argFilter && callee.k === 'name' && !ctx.argFilter.has(callee.name)) return;
-    const fact: CallFact = {
-      site: this.callSite(node, ctx),
-      callee,
-      text: compactText(fnNode.text, 100),
-      args: argNodes.map((a) => this.values(a, ctx)),
-      // Literal texts (registered names) and the first argument (the object a wait waits on).
-      // The first argument (the object: a lock, a fd, a context), string literals (command names),
-      // and flag expressions (`fl | O_NONBLOCK`), which profiles read; other texts are not kept.
-      argTexts: argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' || a.type === 'binary_expression' ? compactText(a.text, MAX_ARG_TEXT) : '')),
-    };
-    if (ctx.macro) fact.macro = ctx.macro.name;
-    else if (ctx.remap) {
-      const span = ctx.remap.spanAt(node.startIndex);
-      if (span) fact.macro = span.name;
+    // `_Generic(x, long long: f, double: g)(args)` calls the one function the type of `x` selects:
+    // one call per association, as branches of which exactly one runs.
+    const choices = calleeNode.type === 'generic_expression' ? genericAssociations(calleeNode) : null;
+    const callees = choices ? choices.map((c) => this.calleeOf(stripParens(c), ctx)) : [this.calleeOf(calleeNode, ctx)];
+    const args = argNodes.map((a) => this.values(a, ctx));
+    // Literal texts (registered names) and the first argument (the object a wait waits on).
+    // The first argument (the object: a lock, a fd, a context), string literals (command names),
+    // and flag expressions (`fl | O_NONBLOCK`), which profiles read; other texts are not kept.
+    const argTexts = argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' || a.type === 'binary_expression' ? compactText(a.text, MAX_ARG_TEXT) : ''));
+    const branches: Stmt[][] = [];
+    for (const callee of callees) {
+      // Written in the macro's arguments: already recorded at its real site.
+      if (ctx.macro && callee.k === 'name' && ctx.macro.skip.has(callee.name)) continue;
+      if (ctx.argFilter && callee.k === 'name' && !ctx.argFilter.has(callee.name)) continue;
+      const fact: CallFact = { site: this.callSite(node, ctx), callee, text: compactText(fnNode.text, 100), args, argTexts };
+      if (ctx.macro) fact.macro = ctx.macro.name;
+      else if (ctx.remap) {
+        const span = ctx.remap.spanAt(node.startIndex);
+        if (span) fact.macro = span.name;
+      }
+      if (choices) fact.selection = '_Generic';
+      ctx.fn.calls.push(fact);
+      branches.push([{ s: 'call', call: ctx.fn.calls.length - 1 }]);
     }
-    ctx.fn.calls.push(fact);
-    out.push({ s: 'call', call: ctx.fn.calls.length - 1 });
+    if (branches.length === 1) out.push(...branches[0]);
+    else if (branches.length > 1) {
+      const line = this.lineOf(node, ctx);
+      out.push(branches.reduceRight((rest, branch) => [{ s: 'if', line, cond: [], then: branch, else: rest }] as Stmt[])[0]);
+    }
   }
 
   /** The macro a callee is written with: `M(x)` or `M(x)(y)` (a macro that produces a function name). */
@@ -1023,9 +1031,11 @@ export class FileExtractor {
     if (depth > 32) return [];
     const n = stripParens(node);
     switch (n.type) {
-      case 'identifier':
+      case 'identifier': {
         if (ctx?.locals.has(n.text)) return [{ k: 'read', loc: { k: 'local', name: n.text } }];
-        return [{ k: 'ident', name: n.text, site: ctx ? this.callSite(n, ctx) : this.site(n) }];
+        const expanded = ctx?.macro ? null : this.macroValues(n, n.text, ctx, depth);
+        return expanded ?? [{ k: 'ident', name: n.text, site: ctx ? this.callSite(n, ctx) : this.site(n) }];
+      }
       case 'pointer_expression': {
         const arg = named(n)[0];
         if (!arg) return [];
@@ -1050,6 +1060,8 @@ export class FileExtractor {
         const r = field(n, 'right');
         return r ? this.values(r, ctx, depth + 1) : [];
       }
+      case 'generic_expression':
+        return genericAssociations(n).flatMap((c) => this.values(c, ctx, depth + 1));
       case 'assignment_expression': {
         const r = field(n, 'right');
         return r ? this.values(r, ctx, depth + 1) : [];
@@ -1062,12 +1074,35 @@ export class FileExtractor {
       case 'call_expression': {
         const f = named(n)[0];
         const callee = f ? stripParens(f) : null;
-        if (callee?.type === 'identifier' && !ctx?.locals.has(callee.text)) return [{ k: 'ret', fn: callee.text }];
-        return [];
+        if (callee?.type !== 'identifier' || ctx?.locals.has(callee.text)) return [];
+        return (ctx?.macro ? null : this.macroValues(n, callee.text, ctx, depth)) ?? [{ k: 'ret', fn: callee.text }];
       }
       default:
         return [];
     }
+  }
+
+  /**
+   * The values of a macro used as a value (`register(DEFAULT_HANDLER)`, `set_cb(PICK(x))`): those
+   * of its expansion, attributed to the macro's site. Null when `name` is not a macro of that form
+   * (object-like for an identifier, function-like for a call) in scope. Expansions that name
+   * nothing (numbers, strings) are not parsed; the others are the texts call extraction parsed
+   * already, so the snippet cache answers.
+   */
+  private macroValues(n: SyntaxNode, name: string, ctx: BodyContext | null, depth: number): Val[] | null {
+    const def = this.macros.has(name) ? this.macros.get(name) : undefined;
+    if (!def || (def.params === null) !== (n.type === 'identifier')) return null;
+    const expansion = this.expand(n.text);
+    if (!mayNameSomething(expansion.text)) return [];
+    const snippet = this.parseSnippet(`void ${EXPANSION_FN}(void) { ${expansion.text} ; }`);
+    const fnDef = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
+    const stmts = fnDef ? named(field(fnDef, 'body') ?? fnDef) : [];
+    const expr = stmts.length === 1 && stmts[0].type === 'expression_statement' ? named(stmts[0])[0] : undefined;
+    if (!expr) return [];
+    const site = ctx ? this.bodySite(n, ctx) : this.site(n);
+    // At file scope (initializers) there is no function: the expansion's address-taking goes nowhere.
+    const inner: BodyContext = { fn: ctx?.fn ?? detachedFunction(), locals: ctx?.locals ?? new Map(), macro: { name, site, skip: new Set() } };
+    return this.values(expr, inner, depth + 1);
   }
 
   /** The abstract location an lvalue (or a callee expression) denotes. */
@@ -1162,6 +1197,19 @@ function calledNames(text: string): Set<string> {
 }
 
 /** False for initializers made only of numbers, strings and punctuation (lookup tables). */
+/** A function record nothing keeps: the context of macro values expanded at file scope. */
+function detachedFunction(): FunctionFacts {
+  return { name: '', isStatic: false, site: { file: '', line: 0, col: 0 }, endLine: 0, bodyStartLine: 0, params: [], returnType: '', calls: [], flows: [], writes: [], addressTaken: [], body: [], partial: false };
+}
+
+/** The expressions a `_Generic` selection chooses among (each follows a `type:` or `default:`). */
+function genericAssociations(node: SyntaxNode): SyntaxNode[] {
+  const kids = named(node);
+  const out: SyntaxNode[] = [];
+  for (let i = 1; i < kids.length - 1; i++) if (kids[i].type === 'type_descriptor') out.push(kids[i + 1]);
+  return out;
+}
+
 const FALLS_WHEN_LEFT: Record<string, boolean> = { '>': true, '>=': true, '!=': true, '<': false, '<=': false };
 
 /**

@@ -534,7 +534,8 @@ class Linker {
             if (!global) {
               const kind: EdgeKind = call.macro ? 'macro' : 'direct';
               for (const t of this.resolveFunctionName(name, f.file)) {
-                produced.push(this.addEdge(fnIdx, t, { kind, ...base, evidence: call.macro ? `call in the expansion of macro ${call.macro}` : 'direct call' }));
+                const how = call.macro ? `call in the expansion of macro ${call.macro}` : 'direct call';
+                produced.push(this.addEdge(fnIdx, t, { kind, ...base, evidence: call.selection ? `${how}: one of the functions ${call.selection} selects by the type of its operand` : how }));
               }
               this.profileEdges(call, fnIdx, f.file, produced, dispatcherTargets);
               return;
