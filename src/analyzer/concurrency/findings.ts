@@ -8,6 +8,7 @@ import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
 import { Releasers } from './releasers';
 import { SyncGraph } from './syncGraph';
+import { ObjectFlows } from './objectFlows';
 import { PoolInstances, poolName } from './poolInstances';
 import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
@@ -54,8 +55,9 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const phase = phaseTimer();
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
+  const flows = new ObjectFlows(program, profile.threadCreators);
   const releasers = new Releasers(program, profile, waitFinder);
-  const pools = new PoolInstances(program, profile.threadCreators);
+  const pools = new PoolInstances(program, flows);
   // A pipe or socket write is a wait only where another thread drains that channel.
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
   phase('waits and releasers');

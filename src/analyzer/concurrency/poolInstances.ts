@@ -1,6 +1,5 @@
 import type { LinkedProgram } from '../link/linker';
 import type { FunctionFacts, Val } from '../model';
-import type { ThreadCreatorApi } from '../profile/profile';
 import { ObjectFlows } from './objectFlows';
 import { edgeCallIndex } from './programLookups';
 
@@ -39,11 +38,7 @@ export class PoolInstances {
   private readonly jobCache = new Map<number, ReadonlySet<string>>();
   private knownPools: Set<string> | undefined;
 
-  private readonly flows: ObjectFlows;
-
-  constructor(private readonly program: LinkedProgram, threadCreators: readonly ThreadCreatorApi[] = []) {
-    this.flows = new ObjectFlows(program, threadCreators);
-  }
+  constructor(private readonly program: LinkedProgram, private readonly flows: ObjectFlows = new ObjectFlows(program)) {}
 
   /** Whether some job is known to be handed to the global `key`. */
   isPool(key: string): boolean {

@@ -35,11 +35,26 @@ export class Releasers {
           }
           if (creators.has(name)) {
             const started = (program.callEdges[fn]?.[ci] ?? []).map((ei) => program.edges[ei]).filter((e) => e.kind === 'handoff').map((e) => program.idToIndex.get(e.to)!);
-            for (const key of waits.objectKeys(call.args[0] ?? [], fn)) for (const root of started) push(this.threadStores, key, { root, release: { fn: root, site: call.site, action: `thread started by ${name}` } });
+            // The id is often written to a local and then kept elsewhere (`pthread_create(&t, …);
+            // pool->threads[i] = t`): a join reads it where the creating function stores it.
+            const keys = new Set(waits.objectKeys(call.args[0] ?? [], fn));
+            for (const v of call.args[0] ?? []) if (v.k === 'read' && v.loc.k === 'local') for (const k of this.storesOfLocal(fn, v.loc.name)) keys.add(k);
+            for (const key of keys) for (const root of started) push(this.threadStores, key, { root, release: { fn: root, site: call.site, action: `thread started by ${name}` } });
           }
         }
       });
     });
+  }
+
+  /** Where function `fn` stores the value of its local `name` (`w->threads[n] = t`). */
+  private storesOfLocal(fn: number, name: string): string[] {
+    const out: string[] = [];
+    for (const flow of this.program.facts[fn]?.flows ?? []) {
+      if (!flow.from.some((v) => v.k === 'read' && v.loc.k === 'local' && v.loc.name === name)) continue;
+      const key = this.program.locationKey(flow.to, fn);
+      if (key) out.push(key);
+    }
+    return out;
   }
 
   /** Writer keys per struct type (`F:S.field` under `S`), for objects a condition hands to a call. */
