@@ -54,7 +54,11 @@ export interface CallFact {
 /** Statement skeleton used by the concurrency analysis: calls in order, with their control structure. */
 export type Stmt =
   | { s: 'call'; call: number }
-  | { s: 'if'; line: number; cond: Stmt[]; then: Stmt[]; else: Stmt[] }
+  | {
+    s: 'if'; line: number; cond: Stmt[]; then: Stmt[]; else: Stmt[];
+    /** The condition only tests a local: `then` runs exactly when the local's truth is `when`. */
+    guard?: { local: string; when: boolean };
+  }
   | {
     s: 'loop'; line: number; col: number; kind: 'while' | 'for' | 'do'; cond: Stmt[]; condReads: Access[]; condText: string;
     /** Local variables the condition tests, and those the body (or the for-update) assigns: a retry counter or deadline. */
@@ -102,6 +106,12 @@ export interface FunctionFacts {
   body: Stmt[];
   /** The body contained syntax the grammar could not parse (usually unexpanded macros). */
   partial: boolean;
+  /**
+   * Locals that `if`s test (`guard`) and that keep one value through the call: declared once,
+   * outside loops, with an initializer (or a parameter), never assigned again nor address-taken.
+   * Branches guarded by one of them are taken together (`if (should_lock) lock(); … if (should_lock) unlock();`).
+   */
+  guardLocals?: string[];
 }
 
 export interface PrototypeFacts { name: string; isStatic: boolean; site: Site; returnType: string; params: { name: string; type: string }[] }

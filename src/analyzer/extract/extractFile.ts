@@ -401,6 +401,8 @@ export class FileExtractor {
     const ctx: BodyContext = { fn, locals: new Map() };
     if (spec.macroSite) ctx.macro = { name: spec.definedByMacro ?? '', site: spec.macroSite, skip: new Set() };
     for (const p of spec.params) if (p.name) ctx.locals.set(p.name, p.type);
+    const use: LocalUse = { declared: new Map(spec.params.filter((p) => p.name).map((p) => [p.name, 1])), unstable: new Set(), guards: new Set() };
+    this.localUse.set(fn, use);
     const repaired = spec.macroSite ? null : this.repairBody(spec.body);
     if (repaired) {
       ctx.remap = repaired.remap;
@@ -408,7 +410,18 @@ export class FileExtractor {
     } else {
       fn.body = this.statements(spec.body, ctx);
     }
+    this.localUse.delete(fn);
+    const stable = [...use.guards].filter((g) => use.declared.get(g) === 1 && !use.unstable.has(g));
+    if (stable.length) fn.guardLocals = stable.sort();
     this.facts.functions.push(fn);
+  }
+
+  /** How the function being extracted uses its locals, to tell which can guard correlated branches. */
+  private readonly localUse = new Map<FunctionFacts, LocalUse>();
+
+  /** A local that is declared again, assigned after its declaration, declared in a loop or address-taken cannot guard. */
+  private unstableLocal(ctx: BodyContext, name: string): void {
+    this.localUse.get(ctx.fn)?.unstable.add(name);
   }
 
   /**
@@ -519,10 +532,13 @@ export class FileExtractor {
         const consequence = field(node, 'consequence');
         let alternative = field(node, 'alternative');
         if (alternative?.type === 'else_clause') alternative = named(alternative)[0] ?? null;
+        const guard = condition ? localGuard(condition, ctx.locals) : undefined;
+        if (guard) this.localUse.get(ctx.fn)?.guards.add(guard.local);
         out.push({
           s: 'if', line, cond,
           then: consequence ? this.statements(consequence, ctx) : [],
           else: alternative ? this.statements(alternative, ctx) : [],
+          ...(guard ? { guard } : {}),
         });
         return;
       }
@@ -649,6 +665,11 @@ export class FileExtractor {
       if (!id) continue;
       const isStaticLocal = hasStorageClass(node, 'static');
       if (!isStaticLocal) ctx.locals.set(id.text, type);
+      const use = this.localUse.get(ctx.fn);
+      if (use) {
+        use.declared.set(id.text, (use.declared.get(id.text) ?? 0) + 1);
+        if (isStaticLocal || ctx.loopLocalWrites?.length || decl.type !== 'init_declarator') use.unstable.add(id.text);
+      }
       if (decl.type !== 'init_declarator') continue;
       const value = field(decl, 'value');
       if (!value) continue;
@@ -841,6 +862,7 @@ export class FileExtractor {
 
   /** `update`: the write changes the value relative to itself (`x++`, `x -= n`), by `delta` (+1 adds, -1 takes away) when known. */
   private recordWrite(loc: Loc, node: SyntaxNode, ctx: BodyContext, update = false, delta?: 1 | -1): void {
+    if (loc.k === 'local') this.unstableLocal(ctx, loc.name);
     if (loc.k === 'local' && ctx.loopLocalWrites) for (const set of ctx.loopLocalWrites) set.add(loc.name);
     if (loc.k === 'local' && !this.isDerefLike(node)) return;
     const access: Access = { loc, text: compactText(node.text, 80), site: this.callSite(node, ctx) };
@@ -1039,7 +1061,10 @@ export class FileExtractor {
       case 'pointer_expression': {
         const arg = named(n)[0];
         if (!arg) return [];
-        if (ctx && arg.type === 'identifier' && n.children[0]?.type === '&' && !ctx.locals.has(arg.text)) ctx.fn.addressTaken.push(arg.text);
+        if (ctx && arg.type === 'identifier' && n.children[0]?.type === '&') {
+          if (!ctx.locals.has(arg.text)) ctx.fn.addressTaken.push(arg.text);
+          else this.unstableLocal(ctx, arg.text);
+        }
         // `&f` is f's address; `*fp` conflates the pointer with its target.
         return this.values(arg, ctx, depth + 1);
       }
@@ -1197,6 +1222,40 @@ function calledNames(text: string): Set<string> {
 }
 
 /** False for initializers made only of numbers, strings and punctuation (lookup tables). */
+interface LocalUse {
+  /** Declarations per name (parameters count as one). */
+  declared: Map<string, number>;
+  unstable: Set<string>;
+  /** Locals some `if` tests on its own. */
+  guards: Set<string>;
+}
+
+const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
+
+/**
+ * An `if` condition that only tests a local: `x`, `!x`, `x != NULL`, `x == 0`… `when` is the
+ * local's truth for which the `then` branch runs.
+ */
+function localGuard(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { local: string; when: boolean } | undefined {
+  const n = stripParens(condition);
+  if (n.type === 'identifier') return locals.has(n.text) ? { local: n.text, when: true } : undefined;
+  if (n.type === 'unary_expression' && n.children[0]?.type === '!') {
+    const inner = named(n)[0];
+    const g = inner ? localGuard(inner, locals) : undefined;
+    return g ? { local: g.local, when: !g.when } : undefined;
+  }
+  if (n.type === 'binary_expression') {
+    const op = n.children[1]?.type;
+    if (op !== '==' && op !== '!=') return undefined;
+    const [a, b] = named(n).map(stripParens);
+    if (!a || !b) return undefined;
+    const [id, other] = a.type === 'identifier' && locals.has(a.text) ? [a, b] : b.type === 'identifier' && locals.has(b.text) ? [b, a] : [null, null];
+    if (!id || !other || !NULLISH.has(other.text)) return undefined;
+    return { local: id.text, when: op === '!=' };
+  }
+  return undefined;
+}
+
 /** A function record nothing keeps: the context of macro values expanded at file scope. */
 function detachedFunction(): FunctionFacts {
   return { name: '', isStatic: false, site: { file: '', line: 0, col: 0 }, endLine: 0, bodyStartLine: 0, params: [], returnType: '', calls: [], flows: [], writes: [], addressTaken: [], body: [], partial: false };

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sharedParser } from '../../src/analyzer/analyze';
+import { extractBatch, macroTableOf } from '../../src/analyzer/extract/extractBatch';
+import type { FileFacts, Stmt } from '../../src/analyzer/model';
+
+// Branches guarded by one local that keeps its value (`if (should_lock) lock(); … if (should_lock)
+// unlock();`) are taken together by the lock-state walk. These tests pin down what the extractor
+// calls a guard and which locals keep their value; fixtures guarded_lock_ok/_bad show the effect.
+
+async function factsOf(source: string): Promise<FileFacts> {
+  const parser = await sharedParser('wasm');
+  const [result] = extractBatch([{ file: 'g.c', text: source }], parser, macroTableOf([]), null);
+  assert.ok('facts' in result, 'extracted');
+  return result.facts;
+}
+
+const ifs = (stmts: readonly Stmt[]): Extract<Stmt, { s: 'if' }>[] => stmts.flatMap((s) => (s.s === 'if' ? [s, ...ifs(s.then), ...ifs(s.else)] : s.s === 'loop' ? ifs(s.body) : []));
+
+test('an if that only tests a local records it as its guard', async () => {
+  const facts = await factsOf(`
+    void f(int a, void *p, int g) {
+      if (a) {} if (!a) {} if ((a)) {} if (p != NULL) {} if (p == 0) {} if (NULL != p) {}
+      if (a > 1) {} if (a && p) {} if (g_flag) {} if (!!a) {}
+    }
+  `);
+  const guards = ifs(facts.functions[0].body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.local}` : '-'));
+  assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', '-', 'a']);
+});
+
+test('only locals that keep one value through the call can guard', async () => {
+  const facts = await factsOf(`
+    void f(int param, int changed_param) {
+      int once = param > 0;
+      int assigned = 1;
+      int later;
+      int bumped = 0;
+      int addressed = 1;
+      int twice = 1;
+      changed_param = 0;
+      later = 2;
+      assigned = 0;
+      bumped++;
+      g(&addressed);
+      { int twice = 2; if (twice) {} }
+      for (int i = 0; i < 3; i++) { int in_loop = i; if (in_loop) {} if (in_loop) {} }
+      if (param) {} if (changed_param) {} if (once) {} if (assigned) {} if (later) {} if (bumped) {} if (addressed) {} if (twice) {}
+    }
+  `);
+  assert.deepEqual(facts.functions[0].guardLocals, ['once', 'param']);
+});
