@@ -1,4 +1,6 @@
 import type { Site, Stmt } from '../model';
+import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
+import type { Assumption } from './guards';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
 import { syncCallTargets } from './programLookups';
@@ -58,7 +60,11 @@ export class LockSets {
   /** Locks (`key#mode`) this function itself holds at each of its lock-taking calls. */
   readonly heldAtOps = new Map<number, Map<number, string[]>>();
 
+  private readonly guards: CorrelatedGuards;
+  private readonly releaseSeen = new Set<string>();
+
   constructor(private readonly program: LinkedProgram, private readonly ops: LockOps) {
+    this.guards = new CorrelatedGuards(program);
     this.syncTargets = syncCallTargets(program).map((calls) => calls.map((targets) => targets.filter((t) => !!program.facts[t])));
     this.summaries = program.functions.map(() => undefined);
     this.acquisitions = program.functions.map(() => undefined);
@@ -157,7 +163,7 @@ export class LockSets {
       if (!this.mayHoldLocally(f)) continue;
       this.walk(f, new Set(), (c, held) => {
         const ops = this.ops.at[f]?.[c];
-        for (const o of ops ?? []) if (o.op === 'release') this.releaseSites.push({ fn: f, call: c, key: o.key });
+        for (const o of ops ?? []) if (o.op === 'release') this.noteRelease(f, c, o.key);
         if (ops?.some((o) => o.op !== 'release')) {
           let m = this.heldAtOps.get(f);
           if (!m) this.heldAtOps.set(f, (m = new Map()));
@@ -196,9 +202,9 @@ export class LockSets {
     // Release sites in functions that never hold a lock themselves (release wrappers' callers, callbacks).
     for (const f of order) {
       if (this.mayHoldLocally(f)) continue;
-      (this.ops.at[f] ?? []).forEach((ops, c) => { for (const o of ops ?? []) if (o.op === 'release') this.releaseSites.push({ fn: f, call: c, key: o.key }); });
+      (this.ops.at[f] ?? []).forEach((ops, c) => { for (const o of ops ?? []) if (o.op === 'release') this.noteRelease(f, c, o.key); });
       (this.syncTargets[f] ?? []).forEach((targets, c) => {
-        for (const t of targets) for (const r of this.summaries[t]?.released ?? []) for (const s of this.ops.substitute(r, f, c)) this.releaseSites.push({ fn: f, call: c, key: s });
+        for (const t of targets) for (const r of this.summaries[t]?.released ?? []) for (const s of this.ops.substitute(r, f, c)) this.noteRelease(f, c, s);
       });
     }
   }
@@ -291,19 +297,32 @@ export class LockSets {
     return result ?? held;
   }
 
+  /** Records a release site once (a function walked under several assumptions sees its calls more than once). */
+  private noteRelease(fn: number, call: number, key: string): void {
+    const id = `${fn}:${call}:${key}`;
+    if (this.releaseSeen.has(id)) return;
+    this.releaseSeen.add(id);
+    this.releaseSites.push({ fn, call, key });
+  }
+
   /** Walks `fn`'s body from an empty lock set; returns the locks that may be held at its exits. */
   private walk(fn: number, released: Set<string>, onCall: ((call: number, held: Held) => void) | null, combine: Combine = join): Held {
     const facts = this.program.facts[fn];
     if (!facts) return EMPTY;
-    const w = new SetWalker((c, held) => {
-      onCall?.(c, held);
-      return this.transfer(fn, c, held, released);
-    }, combine);
-    const end = w.walk(facts.body, EMPTY);
-    if (end) w.exits.push(end);
+    const exits: Held[] = [];
+    // Once per value of the flags that guard correlated branches (guards.ts).
+    for (const assume of this.guards.assumptionsFor(fn)) {
+      const w = new SetWalker((c, held) => {
+        onCall?.(c, held);
+        return this.transfer(fn, c, held, released);
+      }, combine, assume);
+      const end = w.walk(facts.body, EMPTY);
+      if (end) w.exits.push(end);
+      exits.push(...w.exits);
+    }
     // A lock counts as returned-held only if every exit holds it: an error path that forgets to
     // unlock does not make a function an acquire wrapper.
-    return intersect(w.exits);
+    return intersect(exits);
   }
 }
 
@@ -372,7 +391,7 @@ class SetWalker {
   private readonly loops: { breaks: Held | null; continues: Held | null }[] = [];
   private readonly gotos = new Map<string, Held | null>();
 
-  constructor(private readonly call: (call: number, held: Held) => Held, private readonly join: Combine) {}
+  constructor(private readonly call: (call: number, held: Held) => Held, private readonly join: Combine, private readonly assume: Assumption = NO_ASSUMPTIONS) {}
 
   walk(stmts: readonly Stmt[], state: Held | null): Held | null {
     let s = state;
@@ -386,6 +405,8 @@ class SetWalker {
         return state ? this.call(st.call, state) : null;
       case 'if': {
         const s = this.walk(st.cond, state);
+        const branch = assumedBranch(st, this.assume);
+        if (branch) return this.walk(st[branch], s);
         return this.join(this.walk(st.then, s), this.walk(st.else, s));
       }
       case 'loop': {

@@ -2,6 +2,8 @@ import type { Stmt } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
 import { syncCallTargets } from './programLookups';
+import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
+import type { Assumption } from './guards';
 import type { LockApi } from '../profile/profile';
 
 /** Bit set: HELD = the lock may be held, FREE = it may not be; 0 = unreachable. */
@@ -45,6 +47,7 @@ export class LockStateAnalysis {
   private readonly syncTargets: readonly (readonly (readonly number[])[])[];
 
   constructor(private readonly program: LinkedProgram, readonly lock: LockApi) {
+    this.guards = new CorrelatedGuards(program);
     const byName = new Map<string, LockRole>();
     for (const n of lock.acquire) byName.set(n, 'acquire');
     for (const n of lock.tryAcquire) byName.set(n, 'try');
@@ -160,40 +163,12 @@ export class LockStateAnalysis {
     const facts = this.program.facts[fn];
     const rec: SiteStates = { calls: new Uint8Array(facts?.calls.length ?? 0), loops: new Map(), exit: 0 };
     if (!facts || !entry) return rec;
-    // `if (should_lock) lock(); … if (should_lock) unlock();`: walked once per value of each
-    // local that guards two or more branches, so that a path cannot take one and skip the other.
-    // Every run has one value of it, so the union of the walks is every run's states.
-    for (const assume of guardAssumptions(this.correlatedGuards(fn))) {
-      rec.exit |= new BodyWalker(this, fn, rec, assume).walk(facts.body, entry);
-    }
+    // Once per value of the flags that guard correlated branches (guards.ts).
+    for (const assume of this.guards.assumptionsFor(fn)) rec.exit |= new BodyWalker(this, fn, rec, assume).walk(facts.body, entry);
     return rec;
   }
 
-  private readonly guardCache = new Map<number, string[]>();
-
-  /** Stable locals that guard at least two `if`s of `fn` (at most MAX_SPLIT_GUARDS of them). */
-  private correlatedGuards(fn: number): string[] {
-    let guards = this.guardCache.get(fn);
-    if (!guards) {
-      const facts = this.program.facts[fn];
-      const stable = new Set(facts?.guardLocals ?? []);
-      const uses = new Map<string, number>();
-      const visit = (stmts: readonly Stmt[]): void => {
-        for (const st of stmts) {
-          if (st.s === 'if') {
-            if (st.guard && stable.has(st.guard.local)) uses.set(st.guard.local, (uses.get(st.guard.local) ?? 0) + 1);
-            visit(st.cond); visit(st.then); visit(st.else);
-          } else if (st.s === 'loop') { visit(st.cond); visit(st.body); }
-          else if (st.s === 'switch') { visit(st.cond); for (const c of st.cases) visit(c); }
-          else if (st.s === 'return') visit(st.value);
-        }
-      };
-      if (stable.size && facts) visit(facts.body);
-      guards = [...uses].filter(([, n]) => n >= 2).map(([g]) => g).sort().slice(0, MAX_SPLIT_GUARDS);
-      this.guardCache.set(fn, guards);
-    }
-    return guards;
-  }
+  private readonly guards: CorrelatedGuards;
 
   /** @internal used by BodyWalker */
   apply(fn: number, call: number, state: Mask): Mask {
@@ -201,23 +176,11 @@ export class LockStateAnalysis {
   }
 }
 
-/** Guards a function is split on, at most: 2^3 walks. */
-const MAX_SPLIT_GUARDS = 3;
-
-const NO_ASSUMPTIONS: ReadonlyMap<string, boolean> = new Map();
-
-/** Every combination of truth values of `guards` (one empty assumption when there are none). */
-function guardAssumptions(guards: readonly string[]): ReadonlyMap<string, boolean>[] {
-  let out: Map<string, boolean>[] = [new Map()];
-  for (const g of guards) out = out.flatMap((m) => [new Map([...m, [g, true]]), new Map([...m, [g, false]])]);
-  return out.length === 1 ? [NO_ASSUMPTIONS] : out;
-}
-
 class BodyWalker {
   private readonly loopStack: { breaks: Mask; continues: Mask }[] = [];
   private readonly gotos = new Map<string, Mask>();
 
-  constructor(private readonly analysis: LockStateAnalysis, private readonly fn: number, private readonly rec: SiteStates, private readonly assume: ReadonlyMap<string, boolean> = NO_ASSUMPTIONS) {}
+  constructor(private readonly analysis: LockStateAnalysis, private readonly fn: number, private readonly rec: SiteStates, private readonly assume: Assumption = NO_ASSUMPTIONS) {}
 
   walk(stmts: readonly Stmt[], state: Mask): Mask {
     let s = state;
@@ -233,8 +196,8 @@ class BodyWalker {
         return this.analysis.apply(this.fn, st.call, state);
       case 'if': {
         const s = this.walk(st.cond, state);
-        const assumed = st.guard ? this.assume.get(st.guard.local) : undefined;
-        if (assumed !== undefined) return assumed === st.guard!.when ? this.walk(st.then, s) : this.walk(st.else, s);
+        const branch = assumedBranch(st, this.assume);
+        if (branch) return this.walk(st[branch], s);
         return this.walk(st.then, s) | this.walk(st.else, s);
       }
       case 'loop': {
