@@ -64,11 +64,6 @@ export interface AwaitedThread {
   /** Where the thread can take the lock the waiter holds (null: it never does). */
   takesLock: { function: string; site: Site; path: PathHop[]; poolCaveat?: PoolCaveat } | null;
   /**
-   * Set, with `takesLock` null, when the thread reaches the lock only through jobs handed to other
-   * pools than the one the waiting path works on, and each of those globals is known to hold a pool
-   * of its own: the threads serving the waited-on pool never run those jobs. The evidence set aside.
-   */
-  /**
    * Set (with takesLock null) when the thread takes the lock only in jobs of other pools, which
    * cannot be handed the waited-on pool's object. `waitedPoolReaches`: every place that object's
    * value may be copied to (`p in pool_submit`, `field pool of struct ctx`), the ground of that.
