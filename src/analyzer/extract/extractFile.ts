@@ -1221,7 +1221,6 @@ function calledNames(text: string): Set<string> {
   return out;
 }
 
-/** False for initializers made only of numbers, strings and punctuation (lookup tables). */
 interface LocalUse {
   /** Declarations per name (parameters count as one). */
   declared: Map<string, number>;
@@ -1302,6 +1301,7 @@ function hasCall(node: SyntaxNode, depth = 0): boolean {
   return named(node).some((c) => hasCall(c, depth + 1));
 }
 
+/** False for initializers made only of numbers, strings and punctuation (lookup tables). */
 function mayNameSomething(text: string): boolean {
   return /(?<![0-9A-Za-z_.'"\\])[A-Za-z_]/.test(text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""'));
 }
