@@ -194,8 +194,21 @@ export function graphJson(absRoot: string, program: LinkedProgram, facts: FileFa
     unresolved: program.unresolved,
     skipped: skipped.sort((a, b) => (a.file < b.file ? -1 : 1)),
     notes: facts.flatMap((f) => f.notes),
+    warnings: treeWarnings(program),
     stats,
   };
+}
+
+/**
+ * A tree that defines `main` in several files holds several programs (a server, its CLI tools,
+ * tests): lockpath links them into one, so a thread of one program may be paired with a lock or
+ * a wait of another.
+ */
+function treeWarnings(program: LinkedProgram): string[] {
+  const mains = program.functions.filter((f) => f.defined && f.name === 'main' && f.file).map((f) => f.file!).sort();
+  if (mains.length < 2) return [];
+  const listed = mains.length > 4 ? `${mains.slice(0, 4).join(', ')} and ${mains.length - 4} more` : mains.join(', ');
+  return [`${mains.length} files define main (${listed}): the tree holds several programs, analysed as one, so a finding may pair threads or locks of different programs; analyse one program with --include/--exclude`];
 }
 
 export function peakRssBytes(): number {

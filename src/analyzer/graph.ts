@@ -79,5 +79,7 @@ export interface GraphJson {
   unresolved: UnresolvedCall[];
   skipped: SkippedFile[];
   notes: { site: Site; message: string }[];
+  /** What may make the results misleading for this tree as a whole (several programs in one tree). */
+  warnings: string[];
   stats: Stats;
 }

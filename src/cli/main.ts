@@ -78,7 +78,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     default: {
       const analysis = await analyzeTree(dir, options);
       const format = oneOf(values.format as string | undefined, ['text', 'json'], 'text', '--format');
-      out(format === 'json' ? JSON.stringify({ stats: analysis.graph.stats, skipped: analysis.graph.skipped, unresolved: analysis.graph.unresolved }, null, 2) : statsText(analysis));
+      out(format === 'json' ? JSON.stringify({ stats: analysis.graph.stats, skipped: analysis.graph.skipped, unresolved: analysis.graph.unresolved, warnings: analysis.graph.warnings }, null, 2) : statsText(analysis));
       return EXIT.ok;
     }
   }
@@ -110,10 +110,12 @@ async function runAnalyze(dir: string, values: Values, options: ProjectOptions, 
       stats: result.analysis.graph.stats,
       skipped: result.analysis.graph.skipped,
       unresolvedIndirectCalls: result.analysis.graph.unresolved.length,
+      warnings: result.analysis.graph.warnings,
     }, null, 2));
   } else {
     out(findingsToText(result.findings, result.summary));
     if (values.stats) out('\n' + statsText(result.analysis));
+    else for (const w of result.analysis.graph.warnings) process.stderr.write(`lockpath: warning: ${w}\n`);
   }
   return result.findings.some((f) => failsOn(failOn, f)) ? EXIT.findings : EXIT.ok;
 }
@@ -204,6 +206,7 @@ export function statsText(analysis: Analysis): string {
     `time: parse ${s.parseMs} ms, analysis ${s.analysisMs} ms (${s.parser} parser, ${s.workers} worker threads); peak RSS ${s.peakRssMb} MB`,
   ];
   for (const sk of analysis.graph.skipped) lines.push(`skipped ${sk.file}: ${sk.reason}${sk.detail ? ` (${sk.detail})` : ''}`);
+  for (const w of analysis.graph.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import os from 'node:os';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { FIXTURES, REPO } from '../support/analyze';
 
 // The CLI as users run it: the built bundle through the package's bin script.
@@ -119,6 +119,27 @@ test('the bundles run without node_modules (as the packaged extension and an ins
     const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'lockpath.js'), 'trace', MAIN, '--from', 'set_workers', '--to', 'barrier_wait_and_destroy', '--workers', '2'], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /barrier_wait_and_destroy/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a tree with several programs (main in several files) is analysed with a warning that says so', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lockpath-programs-'));
+  try {
+    writeFileSync(path.join(dir, 'server.c'), 'static void serve(void) {}\nint main(void) { serve(); return 0; }\n');
+    writeFileSync(path.join(dir, 'tool.c'), 'static void run(void) {}\nint main(void) { run(); return 0; }\n');
+    const stats = lockpath('stats', dir, '--format', 'json');
+    assert.equal(stats.code, 0, stats.stderr);
+    const [warning] = JSON.parse(stats.stdout).warnings;
+    assert.match(warning, /^2 files define main \(server\.c, tool\.c\): the tree holds several programs, analysed as one/);
+    const text = lockpath('stats', dir);
+    assert.match(text.stdout, /^warning: 2 files define main/m);
+    const analyze = lockpath('analyze', dir);
+    assert.match(analyze.stderr, /lockpath: warning: 2 files define main/);
+    // One program, no warning.
+    rmSync(path.join(dir, 'tool.c'));
+    assert.deepEqual(JSON.parse(lockpath('stats', dir, '--format', 'json').stdout).warnings, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
