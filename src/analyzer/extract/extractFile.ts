@@ -934,33 +934,49 @@ export class FileExtractor {
 
     // `_Generic(x, long long: f, double: g)(args)` calls the one function the type of `x` selects:
     // one call per association, as branches of which exactly one runs.
-    const choices = calleeNode.type === 'generic_expression' ? genericAssociations(calleeNode) : null;
-    const callees = choices ? choices.map((c) => this.calleeOf(stripParens(c), ctx)) : [this.calleeOf(calleeNode, ctx)];
-    const args = argNodes.map((a) => this.values(a, ctx));
-    // Literal texts (registered names) and the first argument (the object a wait waits on).
-    // The first argument (the object: a lock, a fd, a context), string literals (command names),
-    // and flag expressions (`fl | O_NONBLOCK`), which profiles read; other texts are not kept.
-    const argTexts = argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' || a.type === 'binary_expression' ? compactText(a.text, MAX_ARG_TEXT) : ''));
+    // Argument values and texts are read only for calls that are kept (and once for all the
+    // choices of a selection).
+    let argInfo: { args: Val[][]; argTexts: string[] } | undefined;
+    const argsOf = () => (argInfo ??= {
+      args: argNodes.map((a) => this.values(a, ctx)),
+      // The first argument (the object: a lock, a fd, a context), string literals (command names),
+      // and flag expressions (`fl | O_NONBLOCK`), which profiles read; other texts are not kept.
+      argTexts: argNodes.map((a, i) => (i === 0 || a.type === 'string_literal' || a.type === 'binary_expression' ? compactText(a.text, MAX_ARG_TEXT) : '')),
+    });
+    if (calleeNode.type !== 'generic_expression') {
+      const call = this.recordCall(node, fnNode, this.calleeOf(calleeNode, ctx), argsOf, ctx, false);
+      if (call >= 0) out.push({ s: 'call', call });
+      return;
+    }
+    // `_Generic(x, long long: f, double: g)(args)` calls the one function the type of `x` selects:
+    // one call per association, as branches of which exactly one runs.
     const branches: Stmt[][] = [];
-    for (const callee of callees) {
-      // Written in the macro's arguments: already recorded at its real site.
-      if (ctx.macro && callee.k === 'name' && ctx.macro.skip.has(callee.name)) continue;
-      if (ctx.argFilter && callee.k === 'name' && !ctx.argFilter.has(callee.name)) continue;
-      const fact: CallFact = { site: this.callSite(node, ctx), callee, text: compactText(fnNode.text, 100), args, argTexts };
-      if (ctx.macro) fact.macro = ctx.macro.name;
-      else if (ctx.remap) {
-        const span = ctx.remap.spanAt(node.startIndex);
-        if (span) fact.macro = span.name;
-      }
-      if (choices) fact.selection = '_Generic';
-      ctx.fn.calls.push(fact);
-      branches.push([{ s: 'call', call: ctx.fn.calls.length - 1 }]);
+    for (const choice of genericAssociations(calleeNode)) {
+      const call = this.recordCall(node, fnNode, this.calleeOf(stripParens(choice), ctx), argsOf, ctx, true);
+      if (call >= 0) branches.push([{ s: 'call', call }]);
     }
     if (branches.length === 1) out.push(...branches[0]);
     else if (branches.length > 1) {
       const line = this.lineOf(node, ctx);
       out.push(branches.reduceRight((rest, branch) => [{ s: 'if', line, cond: [], then: branch, else: rest }] as Stmt[])[0]);
     }
+  }
+
+  /** Adds a call fact to the function; its index, or -1 when the call is not kept. */
+  private recordCall(node: SyntaxNode, fnNode: SyntaxNode, callee: Callee, argsOf: () => { args: Val[][]; argTexts: string[] }, ctx: BodyContext, selection: boolean): number {
+    // Written in the macro's arguments: already recorded at its real site.
+    if (ctx.macro && callee.k === 'name' && ctx.macro.skip.has(callee.name)) return -1;
+    if (ctx.argFilter && callee.k === 'name' && !ctx.argFilter.has(callee.name)) return -1;
+    const { args, argTexts } = argsOf();
+    const fact: CallFact = { site: this.callSite(node, ctx), callee, text: compactText(fnNode.text, 100), args, argTexts };
+    if (ctx.macro) fact.macro = ctx.macro.name;
+    else if (ctx.remap) {
+      const span = ctx.remap.spanAt(node.startIndex);
+      if (span) fact.macro = span.name;
+    }
+    if (selection) fact.selection = '_Generic';
+    ctx.fn.calls.push(fact);
+    return ctx.fn.calls.length - 1;
   }
 
   /** The macro a callee is written with: `M(x)` or `M(x)(y)` (a macro that produces a function name). */
@@ -1115,19 +1131,42 @@ export class FileExtractor {
    * already, so the snippet cache answers.
    */
   private macroValues(n: SyntaxNode, name: string, ctx: BodyContext | null, depth: number): Val[] | null {
-    const def = this.macros.has(name) ? this.macros.get(name) : undefined;
-    if (!def || (def.params === null) !== (n.type === 'identifier')) return null;
-    const expansion = this.expand(n.text);
-    if (!mayNameSomething(expansion.text)) return [];
-    const snippet = this.parseSnippet(`void ${EXPANSION_FN}(void) { ${expansion.text} ; }`);
-    const fnDef = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
-    const stmts = fnDef ? named(field(fnDef, 'body') ?? fnDef) : [];
-    const expr = stmts.length === 1 && stmts[0].type === 'expression_statement' ? named(stmts[0])[0] : undefined;
+    // Most names are not macros, and the same ones recur through a file: remember the answer.
+    let functionLike = this.macroForms.get(name);
+    if (functionLike === undefined) {
+      const def = this.macros.has(name) ? this.macros.get(name) : undefined;
+      functionLike = def ? def.params !== null : null;
+      this.macroForms.set(name, functionLike);
+    }
+    if (functionLike === null || functionLike === (n.type === 'identifier')) return null;
+    const expr = this.expansionExpression(this.expand(n.text));
     if (!expr) return [];
     const site = ctx ? this.bodySite(n, ctx) : this.site(n);
     // At file scope (initializers) there is no function: the expansion's address-taking goes nowhere.
     const inner: BodyContext = { fn: ctx?.fn ?? detachedFunction(), locals: ctx?.locals ?? new Map(), macro: { name, site, skip: new Set() } };
     return this.values(expr, inner, depth + 1);
+  }
+
+  /** Per name: null for no macro, else whether the macro in scope is function-like. */
+  private readonly macroForms = new Map<string, boolean | null>();
+
+  /** Parsed expansions used as values, by expansion (this file's expansions are cached by text). */
+  private readonly expansionExpressions = new Map<ExpansionResult, SyntaxNode | null>();
+
+  /** The expansion as one expression (null when it names nothing or is not one expression). */
+  private expansionExpression(expansion: ExpansionResult): SyntaxNode | null {
+    let expr = this.expansionExpressions.get(expansion);
+    if (expr === undefined) {
+      expr = null;
+      if (mayNameSomething(expansion.text)) {
+        const snippet = this.parseSnippet(`void ${EXPANSION_FN}(void) { ${expansion.text} ; }`);
+        const fnDef = snippet ? named(snippet).find((c) => c.type === 'function_definition') : undefined;
+        const stmts = fnDef ? named(field(fnDef, 'body') ?? fnDef) : [];
+        if (stmts.length === 1 && stmts[0].type === 'expression_statement') expr = named(stmts[0])[0] ?? null;
+      }
+      this.expansionExpressions.set(expansion, expr);
+    }
+    return expr;
   }
 
   /** The abstract location an lvalue (or a callee expression) denotes. */
@@ -1236,6 +1275,8 @@ const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
  * local's truth for which the `then` branch runs.
  */
 function localGuard(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { local: string; when: boolean } | undefined {
+  // A guard is a short condition (`(!should_lock)`, `(ctx != NULL)`): skip the others unread.
+  if (condition.endIndex - condition.startIndex > 64) return undefined;
   const n = stripParens(condition);
   if (n.type === 'identifier') return locals.has(n.text) ? { local: n.text, when: true } : undefined;
   if (n.type === 'unary_expression' && n.children[0]?.type === '!') {
