@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { analyzeProject } from '../../src/analyzer/project';
@@ -49,4 +49,67 @@ test('a lock reached through a local pointer is named by what the pointer was as
   assert.ok(mu, s.locks.map((l) => l.lock).join(', '));
   assert.equal(mu.operations, 4);
   assert.match(mu.identity, /field mu of struct entry_t/);
+});
+
+test('lock order: a thread that may hold the GIL after a call names that call as where it took it', async () => {
+  // refresh_main calls refresh_step, which takes the GIL under one flag and drops it under
+  // another, so the GIL may still be held when refresh_main takes stats_mu (no lock wrapper: the
+  // function releases it on some path). The trace must say where that happened, not "held since
+  // the thread-root started": a thread does not start holding the GIL.
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-gil-taken-'));
+  writeFileSync(path.join(dir, 'redismodule.h'), readFileSync(path.join(FIXTURES, 'findings', 'gil_writers_mutex_bad', 'redismodule.h'), 'utf8'));
+  writeFileSync(path.join(dir, 'refresh.c'), `#include <pthread.h>
+#include <unistd.h>
+#include "redismodule.h"
+
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static RedisModuleCtx *tctx;
+static int need_keys, done_keys;
+static long stats;
+
+static void refresh_step(void) {
+  if (need_keys) RedisModule_ThreadSafeContextLock(tctx);
+  stats++;
+  if (done_keys) RedisModule_ThreadSafeContextUnlock(tctx);
+}
+
+static void *refresh_main(void *arg) {
+  for (;;) {
+    refresh_step();
+    pthread_mutex_lock(&stats_mu);
+    stats--;
+    pthread_mutex_unlock(&stats_mu);
+    sleep(1);
+  }
+  return NULL;
+}
+
+static void *report_main(void *arg) {
+  for (;;) {
+    pthread_mutex_lock(&stats_mu);
+    RedisModule_ThreadSafeContextLock(tctx);
+    stats = 0;
+    RedisModule_ThreadSafeContextUnlock(tctx);
+    pthread_mutex_unlock(&stats_mu);
+    sleep(1);
+  }
+  return NULL;
+}
+
+int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+  pthread_t a, b;
+  tctx = RedisModule_GetThreadSafeContext(NULL);
+  pthread_create(&a, NULL, refresh_main, NULL);
+  pthread_create(&b, NULL, report_main, NULL);
+  return REDISMODULE_OK;
+}
+`);
+  const { findings } = await analyzeProject(dir, { workers: 0 });
+  const order = findings.find((f) => f.class === 'lock-order');
+  assert.ok(order, 'a lock-order finding');
+  const refresher = order.threads!.find((t) => t.context.startsWith('refresh_main'));
+  assert.ok(refresher, 'the refresher thread is one side');
+  assert.equal(refresher.holds.lock, 'GIL');
+  assert.equal(bare(refresher.holds.function), 'refresh_main');
+  assert.equal(refresher.holds.site.line, 18, 'the call to refresh_step');
 });

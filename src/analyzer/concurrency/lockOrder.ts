@@ -4,14 +4,14 @@ import type { Stmt } from '../model';
 import type { LockApi } from '../profile/profile';
 import { shortName } from '../report/formats';
 import { stableId } from './stableId';
-import { HELD } from './lockState';
+import { FREE, HELD } from './lockState';
 import type { LockStateAnalysis, ThreadContext } from './lockState';
 import { describeLock, globalLockKey, modesConflict } from './lockOps';
 import type { LockOps } from './lockOps';
 import type { LockSets, OrderEdge } from './lockSets';
 import { splitKm } from './lockSets';
 import { pathFromAny } from './syncGraph';
-import { entryOf } from './programLookups';
+import { edgeCallIndex, entryOf } from './programLookups';
 import type { SyncGraph } from './syncGraph';
 import type { Finding, LockMode, PathHop, ThreadTrace } from './types';
 
@@ -269,6 +269,39 @@ export class LockOrderChecker {
     };
   }
 
+  /**
+   * Where a thread took the global lock it holds (or may hold) at call `call` of `fn`, reached by
+   * `path` from its start: a thread does not start holding it, so it took it in the first function
+   * on the way whose calls see it held, at the last lock-taking call (or call into a function that
+   * may return holding it) before that. Null when the lock states cannot say.
+   */
+  private globalTakenOnPath(o: Occurrence, path: readonly number[], fn: number, call: number): { function: string; site: Site } | null {
+    const g = this.globals.find((x) => globalLockKey(x.lock.lock) === o.edge.from);
+    const gctx = g?.contexts.find((c) => c.id === o.ctx.id);
+    if (!g || !gctx) return null;
+    const steps = [...path.map((ei) => ({ fn: this.program.edgeFrom[ei], call: this.callIndexOf(ei) })), { fn, call }];
+    for (const step of steps) {
+      const mask = gctx.reached[step.fn];
+      if (!mask || step.call < 0) return null;
+      const calls = g.analysis.states(step.fn, mask).calls;
+      if (!(calls[step.call] & HELD)) continue;
+      // Held at this step: taken in this function, by a call that can return holding it when it was
+      // entered without it — the nearest one before this step, else one later in the function
+      // (reached again through a loop: a job that may return holding it).
+      const takes: number[] = [];
+      for (let c = 0; c < calls.length; c++) if (calls[c] & FREE && g.analysis.apply(step.fn, c, FREE) & HELD) takes.push(c);
+      const c = [...takes].reverse().find((x) => x < step.call) ?? takes[0];
+      return c === undefined ? null : { function: this.program.functions[step.fn].id, site: this.program.facts[step.fn]!.calls[c].site };
+    }
+    return null;
+  }
+
+  private callIndexOf(ei: number): number {
+    return (this.callIndex ??= edgeCallIndex(this.program))[ei];
+  }
+
+  private callIndex: Int32Array | number[] | undefined;
+
   /** One thread's side: from its start to where it holds the first lock and takes the second. */
   private trace(o: Occurrence): ThreadTrace | null {
     const e = o.edge;
@@ -292,7 +325,8 @@ export class LockOrderChecker {
     }
     const start = head.start;
     const entry = entryOf(this.program, start, o.ctx.root !== null);
-    const heldSince = e.holdCall >= 0 ? { function: this.program.functions[e.fn].id, site: f.calls[e.holdCall].site } : { function: this.program.functions[start].id, site: entry.site };
+    const heldSince = e.holdCall >= 0 ? { function: this.program.functions[e.fn].id, site: f.calls[e.holdCall].site }
+      : (o.ctx.root !== null && this.globalTakenOnPath(o, head.path, e.fn, e.call)) || { function: this.program.functions[start].id, site: entry.site };
     const acqFacts = this.program.facts[tail.fn]!;
     return {
       context: o.ctx.id,
