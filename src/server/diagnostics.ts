@@ -27,9 +27,12 @@ function related(root: string, f: Finding): DiagnosticRelatedInformation[] {
   out.push({ location: siteLocation(root, f.entry.site), message: `entry: ${shortName(f.entry.function)} (${f.entry.kind}) runs holding the ${f.lock}` });
   for (const h of f.path) out.push({ location: siteLocation(root, h.site), message: `${shortName(h.from)} → ${shortName(h.to)} (${h.kind}${h.macro ? `, macro ${h.macro}` : ''}${h.kind === 'indirect' ? ` through ${h.via}` : ''})` });
   for (const a of f.awaited) {
-    for (const h of a.pathToReleaser) out.push({ location: siteLocation(root, h.site), message: `thread ${shortName(a.threadRoot)}: ${shortName(h.from)} → ${shortName(h.to)} (${h.kind})` });
-    out.push({ location: siteLocation(root, a.releaser.site), message: `thread ${shortName(a.threadRoot)} releases the wait: ${a.releaser.action}` });
-    if (a.takesLock) {
+    const who = a.mainThread ? `Redis' main thread (${shortName(a.threadRoot)})` : `thread ${shortName(a.threadRoot)}`;
+    for (const h of a.pathToReleaser) out.push({ location: siteLocation(root, h.site), message: `${who}: ${shortName(h.from)} → ${shortName(h.to)} (${h.kind})` });
+    out.push({ location: siteLocation(root, a.releaser.site), message: `${who} releases the wait: ${a.releaser.action}` });
+    if (a.mainThread) {
+      if (a.takesLock) out.push({ location: siteLocation(root, a.takesLock.site), message: `${who}: Redis runs ${shortName(a.threadRoot)} only holding the ${f.lock}` });
+    } else if (a.takesLock) {
       for (const h of a.takesLock.path) out.push({ location: siteLocation(root, h.site), message: `thread ${shortName(a.threadRoot)}: ${shortName(h.from)} → ${shortName(h.to)} (${h.kind})` });
       out.push({ location: siteLocation(root, a.takesLock.site), message: `thread ${shortName(a.threadRoot)} takes the ${f.lock} here and blocks` });
     }

@@ -26,6 +26,10 @@ function findingLines(state: FolderState, f: Finding): string[] {
     return lines;
   }
   for (const a of f.awaited) {
+    if (a.mainThread) {
+      lines.push(`- waits for Redis' main thread: \`${shortName(a.threadRoot)}\` releases it (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)}), and Redis runs it only holding the ${f.lock}`);
+      continue;
+    }
     lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which takes the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}${a.takesLock.poolCaveat ? ` (${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)})` : ''}` : `, which never needs the ${f.lock}${a.lockInOtherPools ? ` (${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)})` : ''}`}`);
   }
   const after = f.sequencedAfter.find((s) => s.macro) ?? f.sequencedAfter[0];

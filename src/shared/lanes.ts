@@ -262,14 +262,18 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
   lanes.push(holder.lane);
 
   (f.awaited ?? []).forEach((a, i) => {
-    const b = new LaneBuilder(`awaited${i}`, `thread ${shortName(a.threadRoot)}`, a.threadRoot, 'awaited');
+    const b = new LaneBuilder(`awaited${i}`, a.mainThread ? `Redis main thread` : `thread ${shortName(a.threadRoot)}`, a.threadRoot, 'awaited');
     const root = b.node(a.threadRoot, 0, 0);
-    mark(root, 'thread-root');
+    mark(root, a.mainThread ? 'entry' : 'thread-root');
     const toReleaser = b.path(root, a.pathToReleaser, 0);
     const releaser = [...toReleaser].reverse().find((n) => n.function === a.releaser.function) ?? toReleaser.at(-1)!;
     mark(releaser, 'releaser', `releases the wait: ${clip(a.releaser.action, 36)}`, a.releaser.site);
     if (last.marks.includes('wait')) cross.push({ from: last.key, to: releaser.key, label: 'waits for', kind: 'waits' });
-    if (a.takesLock) {
+    if (a.mainThread) {
+      // Redis holds the GIL around every entry point it runs: it cannot start while lane 1 holds it.
+      b.lane.note = `runs ${shortName(a.threadRoot)} only holding ${f.lock}`;
+      cross.push({ from: root.key, to: start.key, label: `needs ${f.lock}, held by ${shortName(f.entry.function)}`, kind: 'waits' });
+    } else if (a.takesLock) {
       const toLock = b.path(root, a.takesLock.path, 1, a.pathToReleaser);
       const taker = [...toLock].reverse().find((n) => n.function === a.takesLock!.function) ?? toLock.at(-1)!;
       mark(taker, 'takes-lock', `takes ${f.lock} first`, a.takesLock.site);

@@ -180,6 +180,23 @@ test('object flows: where a pool global\'s value goes, and why it may be reachab
   assert.match(leaks[0], /^passed to pool_registry_add \(outside the tree or unresolved\) at module\.c:\d+$/);
 });
 
+test('a started thread that waits holding the GIL for a command waits for Redis\' main thread', async () => {
+  // guarded_lock_bad: the reaper may keep the GIL and waits for LP.DROP to queue an entry; Redis
+  // runs LP.DROP on its main thread only holding the GIL.
+  const { findings } = await analyzeProject(path.join(root, 'guarded_lock_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk']);
+  const [main] = findings[0].awaited;
+  assert.equal(main.mainThread, true);
+  assert.equal(main.threadRoot, 'drop_command@reaper.c');
+  assert.equal(main.releaser.action, 'pthread_cond_signal(&reap_cv)');
+  assert.equal(main.takesLock?.function, 'drop_command@reaper.c');
+  assert.match(findings[0].message, /waits in reaper_main \(pthread_cond_wait\(&reap_cv, …\)\) for Redis' main thread, which runs drop_command only holding the GIL/);
+  assert.match(findingToText(findings[0], 0), /thread 2: Redis' main thread \(drop_command\) — releases the wait/);
+  // Waits on the main thread itself are not for the main thread.
+  const risk = await analyzeProject(path.join(root, 'mod11658_bad'), { workers: 0 });
+  assert.ok(risk.findings.every((f) => f.awaited.every((a) => !a.mainThread)));
+});
+
 test('pools: two globals naming one pool (a copy) keep the deadlock-risk', async () => {
   // pool_alias_bad: query_pool = zip_pool, so query_job runs on the threads ZIP.SYNC waits for.
   const { findings } = await analyzeProject(path.join(root, 'pool_alias_bad'), { workers: 0 });

@@ -135,6 +135,16 @@ test('a stall whose awaited thread takes the lock only in other pools\' jobs say
   assert.equal(m.lanes[1].nodes.filter((n) => n.row > 0).length, 0);
 });
 
+test('Redis\' main thread as an awaited thread: its own lane, marked as the entry point, waiting for the lock lane 1 holds', () => {
+  const a = deadlock.awaited![0];
+  const m = buildLanes({ ...deadlock, awaited: [{ ...a, threadRoot: 'drop_command@m.c', mainThread: true, pathToReleaser: [], releaser: { ...a.releaser, function: 'drop_command@m.c' }, takesLock: { function: 'drop_command@m.c', site: a.releaser.site, path: [] } }] });
+  const lane = m.lanes[1];
+  assert.equal(lane.title, 'Redis main thread');
+  assert.equal(lane.note, 'runs drop_command only holding GIL');
+  assert.ok(lane.nodes[0].marks.includes('entry') && lane.nodes[0].marks.includes('releaser'));
+  assert.ok(m.cross.some((c) => c.from === lane.nodes[0].key && c.label.startsWith('needs GIL')));
+});
+
 test('lock-order: one lane per thread trace, marking where each lock is held and acquired, each waiting on the other', () => {
   const entry = (fn: string, kind: 'command' | 'thread-root') => ({ function: fn, kind, api: kind === 'command' ? 'RedisModule_CreateCommand' : 'pthread_create', site: site('m.c', 1) });
   const f: LaneFinding = {

@@ -2,12 +2,13 @@ import { stableId } from './stableId';
 import type { Site } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { LockApi, Profile } from '../profile/profile';
-import { describeOtherPools, describePoolCaveat, shortName } from '../report/formats';
+import { awaitedName, describeOtherPools, describePoolCaveat, shortName } from '../report/formats';
 import { FREE, HELD, LockStateAnalysis, describeMask } from './lockState';
 import type { Mask, ThreadContext } from './lockState';
 import { WaitFinder } from './waits';
 import { Releasers } from './releasers';
-import { SyncGraph } from './syncGraph';
+import type { Release } from './releasers';
+import { SyncGraph, pathFromAny } from './syncGraph';
 import { ObjectFlows } from './objectFlows';
 import { PoolInstances, poolName } from './poolInstances';
 import { entryOf } from './programLookups';
@@ -239,7 +240,10 @@ class FindingBuilder {
     const state = this.waitState(ctx, w);
     if (!(state & HELD)) return [];
     const held = this.heldEdge(ctx);
-    const awaited = this.awaitedThreads(w);
+    // A started thread that waits holding the lock Redis' main thread needs to run at all (the
+    // GIL) may be waiting for the main thread itself: a command or callback that releases it.
+    const main = ctx.root !== null && this.lock.heldByEntries ? this.mainThreadAwaited(w) : null;
+    const awaited = main ? [...this.awaitedThreads(w), main] : this.awaitedThreads(w);
     // A channel no other thread drains is a file or a peer process: not a wait for a thread.
     if (isChannel(w.kind) && !awaited.length) return [];
     // Which entries reach the wait with the lock held, each with its path(s).
@@ -261,6 +265,42 @@ class FindingBuilder {
     }
     return out;
   }
+
+  private readonly mainAwaitedCache = new Map<WaitSite, AwaitedThread | null>();
+
+  /**
+   * Redis' main thread as a thread `w` waits for: the entry point (command, callback) nearest to a
+   * releaser of the wait. It runs entry points only holding the lock (the GIL), so a waiter that
+   * holds it keeps the main thread from the release. Not for joins (the main thread is never
+   * joined) nor for releases reached only through threads.
+   */
+  private mainThreadAwaited(w: WaitSite): AwaitedThread | null {
+    if (this.mainAwaitedCache.has(w)) return this.mainAwaitedCache.get(w)!;
+    let out: AwaitedThread | null = null;
+    if (w.kind !== 'join') {
+      this.entryPoints ??= this.program.functions.map((f, i) => (f.entry?.some((e) => e.kind !== 'main') ? i : -1)).filter((i) => i >= 0);
+      let best: { release: Release; start: number; path: number[] } | null = null;
+      for (const { release } of this.releasers.of(w)) {
+        const found = pathFromAny(this.program, this.graph, this.entryPoints, release.fn);
+        if (found && (!best || found.path.length < best.path.length)) best = { release, ...found };
+      }
+      if (best) {
+        const entry = entryOf(this.program, best.start, false);
+        const id = this.program.functions[best.start].id;
+        out = {
+          threadRoot: id,
+          mainThread: true,
+          releaser: { function: this.program.functions[best.release.fn].id, site: best.release.site, action: best.release.action },
+          pathToReleaser: this.hops(best.path),
+          takesLock: { function: id, site: entry.site, path: [] },
+        };
+      }
+    }
+    this.mainAwaitedCache.set(w, out);
+    return out;
+  }
+
+  private entryPoints: number[] | undefined;
 
   /** Entry points from which the waiting function is reached with the lock held. */
   private entriesReaching(fn: number, held: (ei: number) => boolean): number[] {
@@ -500,7 +540,7 @@ class FindingBuilder {
     const wanted = new Set([...this.pools.pathPools(path)].filter((g) => this.pools.isPool(g)));
     if (!wanted.size) return awaited;
     return awaited.map((a) => {
-      if (!a.takesLock) return a;
+      if (!a.takesLock || a.mainThread) return a;
       const first = a.takesLock.path[0];
       const viaReleasingJob = first && a.pathToReleaser[0] && first.to === a.pathToReleaser[0].to && first.site.line === a.pathToReleaser[0].site.line;
       if (viaReleasingJob) return a;
@@ -585,9 +625,9 @@ class FindingBuilder {
     const caveat = taker?.takesLock?.poolCaveat;
     const otherPools = awaited.find((a) => a.lockInOtherPools)?.lockInOtherPools;
     const message = cls === 'deadlock-risk'
-      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
+      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for ${taker!.mainThread ? `Redis' main thread, which runs ${shortName(taker!.threadRoot)} only holding ${lockWord}` : `thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}`}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
       : cls === 'stall'
-        ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => shortName(a.threadRoot)).join(', ')}` : '; no releasing thread was found'}${otherPools ? ` (${describeOtherPools(otherPools, lockWord)})` : ''}`
+        ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => awaitedName(a)).join(', ')}` : '; no releasing thread was found'}${otherPools ? ` (${describeOtherPools(otherPools, lockWord)})` : ''}`
         : `${entryName} (${entry.kind}) holds ${lockWord} while it waits, with a bound, in ${waitFn.name} (${w.expression})`;
     return {
       id,

@@ -57,7 +57,10 @@ export interface WaitInfo {
 }
 
 export interface AwaitedThread {
+  /** The thread's root function; for Redis' main thread (`mainThread`), the entry point that releases. */
   threadRoot: string;
+  /** Redis' main thread, which runs the entry point `threadRoot` only holding the GIL (`takesLock` says where it is registered). */
+  mainThread?: true;
   /** What releases the wait, and where. */
   releaser: { function: string; site: Site; action: string };
   pathToReleaser: PathHop[];

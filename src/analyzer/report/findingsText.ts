@@ -1,6 +1,6 @@
 import type { Finding, FindingsSummary, PathHop, ThreadTrace } from '../concurrency/types';
 import { FINDING_CLASSES } from '../concurrency/types';
-import { describeOtherPools, describePoolCaveat, fmtSite, shortName } from './formats';
+import { awaitedName, describeOtherPools, describePoolCaveat, fmtSite, shortName } from './formats';
 
 // Text output reads like a two-thread stack trace: the lock holder's path down to the wait, then
 // each awaited thread's path to where it takes the lock.
@@ -44,13 +44,15 @@ export function findingToText(f: Finding, index: number): string {
   }
   if (f.call) lines.push(`       ✗ calls ${f.call.api} without the ${f.lock}   at ${fmtSite(f.call.site)}`);
   f.awaited.forEach((a, i) => {
-    lines.push('', `   thread ${i + 2}: ${shortName(a.threadRoot)} — releases the wait: ${a.releaser.action} in ${shortName(a.releaser.function)} at ${fmtSite(a.releaser.site)}`);
-    lines.push(`     ${shortName(a.threadRoot)}`);
+    lines.push('', `   thread ${i + 2}: ${awaitedName(a)} — releases the wait: ${a.releaser.action} in ${shortName(a.releaser.function)} at ${fmtSite(a.releaser.site)}`);
+    lines.push(`     ${shortName(a.threadRoot)}${a.mainThread ? `  — registered at ${fmtSite(a.takesLock?.site ?? a.releaser.site)}` : ''}`);
     for (const h of a.pathToReleaser) lines.push(hopLine(h, '       '));
     if (f.deferredRelease) {
       const d = f.deferredRelease;
       lines.push(`       🔒 takes ${d.lock}${d.heldBy.mode === 'exclusive' ? '' : ` (${d.heldBy.mode})`} in ${shortName(d.heldBy.function)} at ${fmtSite(d.heldBy.site)} and never releases it on this thread`);
       lines.push(`     the release runs only in ${shortName(d.releasedIn.function)} (${d.releasedIn.entryKind} callback${d.releasedIn.registeredAt ? `, registered at ${fmtSite(d.releasedIn.registeredAt)}` : ''}) on the main thread, which is blocked in thread 1`);
+    } else if (a.mainThread) {
+      lines.push(`     Redis runs ${shortName(a.threadRoot)} on its main thread only holding the ${f.lock}: it cannot start while thread 1 holds it`);
     } else if (a.takesLock) {
       lines.push(`     but first it may take the ${f.lock}:`);
       lines.push(`     ${shortName(a.threadRoot)}`);

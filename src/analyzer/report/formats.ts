@@ -134,3 +134,8 @@ export function describeOtherPools(c: PoolCaveat, lockWord: string): string {
   const own = c.waitedPools.length === 1 ? `${waited} holds a pool of its own that no other name reaches` : `each of ${waited} holds a pool of its own that no other name reaches`;
   return `${shortName(c.job)}, which takes ${lockWord}, is queued to ${c.pools.join(', ')}, not to ${waited}, which this path waits on; ${own}`;
 }
+
+/** How a finding names a thread it waits for: `thread_do`, or `Redis' main thread (drop_command)`. */
+export function awaitedName(a: { threadRoot: string; mainThread?: true }): string {
+  return a.mainThread ? `Redis' main thread (${shortName(a.threadRoot)})` : shortName(a.threadRoot);
+}
