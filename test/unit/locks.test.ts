@@ -113,3 +113,53 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
   assert.equal(bare(refresher.holds.function), 'refresh_main');
   assert.equal(refresher.holds.site.line, 18, 'the call to refresh_step');
 });
+
+test('lock state: a wrapper that returns a value after taking the GIL leaves it held (returns count as exits)', async () => {
+  // take_gil ends with `return 1;` (its end is never reached): its exits are its returns. A walk
+  // that only kept the end of the body would see no exit and treat the call as changing nothing.
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-return-exit-'));
+  writeFileSync(path.join(dir, 'redismodule.h'), readFileSync(path.join(FIXTURES, 'findings', 'gil_writers_mutex_bad', 'redismodule.h'), 'utf8'));
+  writeFileSync(path.join(dir, 'waiter.c'), `#include <pthread.h>
+#include "redismodule.h"
+
+static RedisModuleCtx *tctx;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int ready;
+
+static int take_gil(void) {
+  RedisModule_ThreadSafeContextLock(tctx);
+  return 1;
+}
+
+static void *waiter_main(void *arg) {
+  take_gil();
+  pthread_mutex_lock(&mu);
+  while (!ready) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  RedisModule_ThreadSafeContextUnlock(tctx);
+  return NULL;
+}
+
+static int ready_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+  pthread_mutex_lock(&mu);
+  ready = 1;
+  pthread_cond_signal(&cv);
+  pthread_mutex_unlock(&mu);
+  return RedisModule_ReplyWithSimpleString(ctx, "OK");
+}
+
+int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+  pthread_t t;
+  tctx = RedisModule_GetThreadSafeContext(NULL);
+  pthread_create(&t, NULL, waiter_main, NULL);
+  RedisModule_CreateCommand(ctx, "LP.READY", ready_command, "", 0, 0, 0);
+  return REDISMODULE_OK;
+}
+`);
+  const { findings } = await analyzeProject(dir, { workers: 0 });
+  const wait = findings.find((f) => f.wait?.function.startsWith('waiter_main'));
+  assert.ok(wait, 'the wait under the GIL is a finding');
+  assert.equal(wait.class, 'deadlock-risk');
+  assert.doesNotMatch(wait.message, /may be held/, 'held on every path');
+});

@@ -164,7 +164,11 @@ export class LockStateAnalysis {
     const rec: SiteStates = { calls: new Uint8Array(facts?.calls.length ?? 0), loops: new Map(), exit: 0 };
     if (!facts || !entry) return rec;
     // Once per value of the flags that guard correlated branches (guards.ts).
-    for (const assume of this.guards.assumptionsFor(fn)) rec.exit |= new BodyWalker(this, fn, rec, assume).walk(facts.body, entry);
+    for (const assume of this.guards.assumptionsFor(fn)) {
+      // The walk records each `return` in rec.exit: read rec.exit only after it.
+      const end = new BodyWalker(this, fn, rec, assume).walk(facts.body, entry);
+      rec.exit |= end;
+    }
     return rec;
   }
 
@@ -173,6 +177,25 @@ export class LockStateAnalysis {
   /** @internal used by BodyWalker */
   apply(fn: number, call: number, state: Mask): Mask {
     return this.transfer(fn, call, state);
+  }
+
+  /**
+   * @internal Whether a call of `fn` is to an acquire wrapper (a function that takes the lock
+   * itself and never releases it: `LockHandler_Acquire`) or a release wrapper (releases it itself,
+   * never takes it: `LockHandler_Release`), for pairing them in one block.
+   */
+  pairing(fn: number, call: number): 'acquire' | 'release' | null {
+    const targets = this.syncTargets[fn]?.[call] ?? [];
+    let kind: 'acquire' | 'release' | null = null;
+    for (const t of targets) {
+      const roles = this.roles[t] ?? [];
+      const takes = roles.some((r) => r === 'acquire' || r === 'try');
+      const drops = roles.some((r) => r === 'release');
+      const k = takes && !drops ? 'acquire' : drops && !takes ? 'release' : null;
+      if (!k || (kind && kind !== k)) return null;
+      kind = k;
+    }
+    return kind;
   }
 }
 
@@ -184,7 +207,18 @@ class BodyWalker {
 
   walk(stmts: readonly Stmt[], state: Mask): Mask {
     let s = state;
-    for (const st of stmts) s = this.step(st, s);
+    // Wrapper pairs written in one block (`LockHandler_Acquire(ctx); …; LockHandler_Release(ctx);`)
+    // restore the state from before the acquire: a counted re-entrant lock (`if (depth++ == 0)
+    // lock();` … `if (--depth == 0) unlock();`) or one released under a "locked" flag keeps,
+    // path by path, exactly what its acquire added, which the wrappers' summaries alone cannot say.
+    const before: Mask[] = [];
+    for (const st of stmts) {
+      const pairing = st.s === 'call' && s ? this.analysis.pairing(this.fn, st.call) : null;
+      const prior = s;
+      s = this.step(st, s);
+      if (pairing === 'acquire') before.push(prior);
+      else if (pairing === 'release' && before.length && s) s = before.pop()!;
+    }
     return s;
   }
 
