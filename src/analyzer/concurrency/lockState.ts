@@ -185,6 +185,16 @@ export class LockStateAnalysis {
    * never takes it: `LockHandler_Release`), for pairing them in one block.
    */
   pairing(fn: number, call: number): 'acquire' | 'release' | null {
+    // Asked at every call of every walk, and the answer depends only on the call: computed once.
+    let codes = this.pairingCodes[fn];
+    if (!codes) this.pairingCodes[fn] = codes = new Int8Array(this.syncTargets[fn]?.length ?? 0).fill(-1);
+    if (codes[call] < 0) codes[call] = PAIRING_CODES.indexOf(this.computePairing(fn, call));
+    return PAIRING_CODES[codes[call]];
+  }
+
+  private readonly pairingCodes: (Int8Array | undefined)[] = [];
+
+  private computePairing(fn: number, call: number): 'acquire' | 'release' | null {
     const targets = this.syncTargets[fn]?.[call] ?? [];
     let kind: 'acquire' | 'release' | null = null;
     for (const t of targets) {
@@ -198,6 +208,8 @@ export class LockStateAnalysis {
     return kind;
   }
 }
+
+const PAIRING_CODES = [null, 'acquire', 'release'] as const;
 
 class BodyWalker {
   private readonly loopStack: { breaks: Mask; continues: Mask }[] = [];
