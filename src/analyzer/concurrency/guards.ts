@@ -15,10 +15,19 @@ export type Assumption = ReadonlyMap<string, boolean>;
 
 export const NO_ASSUMPTIONS: Assumption = new Map();
 
+const byProgram = new WeakMap<LinkedProgram, CorrelatedGuards>();
+
 export class CorrelatedGuards {
   private readonly cache = new Map<number, Assumption[]>();
 
-  constructor(private readonly program: LinkedProgram) {}
+  private constructor(private readonly program: LinkedProgram) {}
+
+  /** One per program: every lock's state walk and the lock-set walk ask about the same functions. */
+  static of(program: LinkedProgram): CorrelatedGuards {
+    let g = byProgram.get(program);
+    if (!g) byProgram.set(program, (g = new CorrelatedGuards(program)));
+    return g;
+  }
 
   /** The assumptions to walk `fn` under (one, empty, when no flag guards two of its `if`s). */
   assumptionsFor(fn: number): Assumption[] {

@@ -300,7 +300,7 @@ export class LockOrderChecker {
     return (this.callIndex ??= edgeCallIndex(this.program))[ei];
   }
 
-  private callIndex: Int32Array | number[] | undefined;
+  private callIndex: Int32Array | undefined;
 
   /** One thread's side: from its start to where it holds the first lock and takes the second. */
   private trace(o: Occurrence): ThreadTrace | null {

@@ -64,7 +64,7 @@ export class LockSets {
   private readonly releaseSeen = new Set<string>();
 
   constructor(private readonly program: LinkedProgram, private readonly ops: LockOps) {
-    this.guards = new CorrelatedGuards(program);
+    this.guards = CorrelatedGuards.of(program);
     this.syncTargets = syncCallTargets(program).map((calls) => calls.map((targets) => targets.filter((t) => !!program.facts[t])));
     this.summaries = program.functions.map(() => undefined);
     this.acquisitions = program.functions.map(() => undefined);

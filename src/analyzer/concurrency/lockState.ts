@@ -47,7 +47,7 @@ export class LockStateAnalysis {
   private readonly syncTargets: readonly (readonly (readonly number[])[])[];
 
   constructor(private readonly program: LinkedProgram, readonly lock: LockApi) {
-    this.guards = new CorrelatedGuards(program);
+    this.guards = CorrelatedGuards.of(program);
     const byName = new Map<string, LockRole>();
     for (const n of lock.acquire) byName.set(n, 'acquire');
     for (const n of lock.tryAcquire) byName.set(n, 'try');
