@@ -34,7 +34,7 @@ function related(root: string, f: Finding): DiagnosticRelatedInformation[] {
       if (a.takesLock) out.push({ location: siteLocation(root, a.takesLock.site), message: `${who}: Redis runs ${shortName(a.threadRoot)} only holding the ${f.lock}` });
     } else if (a.takesLock) {
       for (const h of a.takesLock.path) out.push({ location: siteLocation(root, h.site), message: `thread ${shortName(a.threadRoot)}: ${shortName(h.from)} → ${shortName(h.to)} (${h.kind})` });
-      out.push({ location: siteLocation(root, a.takesLock.site), message: `thread ${shortName(a.threadRoot)} takes the ${f.lock} here and blocks` });
+      out.push({ location: siteLocation(root, a.takesLock.site), message: a.takesLock.tryLock ? `thread ${shortName(a.threadRoot)} retries the ${f.lock}'s try-lock here until it succeeds (${a.takesLock.tryLock.why}): it spins while the ${f.lock} is held` : `thread ${shortName(a.threadRoot)} takes the ${f.lock} here and blocks` });
     }
   }
   for (const s of f.sequencedAfter.slice(0, 5)) out.push({ location: siteLocation(root, s.site), message: `never runs while the wait blocks: ${s.text}` });

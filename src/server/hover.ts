@@ -30,7 +30,7 @@ function findingLines(state: FolderState, f: Finding): string[] {
       lines.push(`- waits for Redis' main thread: \`${shortName(a.threadRoot)}\` releases it (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)}), and Redis runs it only holding the ${f.lock}`);
       continue;
     }
-    lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which takes the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}${a.takesLock.poolCaveat ? ` (${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)})` : ''}` : `, which never needs the ${f.lock}${a.lockInOtherPools ? ` (${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)})` : ''}`}`);
+    lines.push(`- waits for thread \`${shortName(a.threadRoot)}\` (${a.releaser.action} at ${siteLink(state.root, a.releaser.site)})${a.takesLock ? `, which ${a.takesLock.tryLock ? 'spins on a try-lock of' : 'takes'} the ${f.lock} in \`${shortName(a.takesLock.function)}\` at ${siteLink(state.root, a.takesLock.site)}${a.takesLock.poolCaveat ? ` (${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)})` : ''}` : `, which never needs the ${f.lock}${a.lockInOtherPools ? ` (${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)})` : a.triesLock ? ` (it only tries it in \`${shortName(a.triesLock.function)}\` at ${siteLink(state.root, a.triesLock.site)}: ${a.triesLock.why})` : ''}`}`);
   }
   const after = f.sequencedAfter.find((s) => s.macro) ?? f.sequencedAfter[0];
   if (after) lines.push(`- never runs while it blocks: \`${after.macro ?? after.text}\` → ${after.reaches.slice(0, 6).map(shortName).join(', ')}${after.reaches.length > 6 ? ', …' : ''}`);

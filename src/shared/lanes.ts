@@ -276,7 +276,7 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
     } else if (a.takesLock) {
       const toLock = b.path(root, a.takesLock.path, 1, a.pathToReleaser);
       const taker = [...toLock].reverse().find((n) => n.function === a.takesLock!.function) ?? toLock.at(-1)!;
-      mark(taker, 'takes-lock', `takes ${f.lock} first`, a.takesLock.site);
+      mark(taker, 'takes-lock', a.takesLock.tryLock ? `spins on a try-lock of ${f.lock} first` : `takes ${f.lock} first`, a.takesLock.site);
       const c = a.takesLock.poolCaveat;
       // The evidence may not apply to the waited-on pool's threads: say so where the lane is read.
       if (c) b.lane.note = `only through ${shortName(c.job)} (${c.pools.length ? `queued to ${c.pools.join(', ')}` : 'pool unknown'}); no job of ${c.waitedPools.join(', ')} takes ${f.lock}: a stall if its threads never run it`;
@@ -285,6 +285,8 @@ export function buildLanes(f: LaneFinding, opts: LaneOptions = {}): LaneModel {
     } else if (a.lockInOtherPools) {
       const o = a.lockInOtherPools;
       b.lane.note = `never takes ${f.lock} here: ${shortName(o.job)}, which does, is queued to ${o.pools.join(', ')}, not ${o.waitedPools.join(', ')}`;
+    } else if (a.triesLock) {
+      b.lane.note = `never blocks on ${f.lock}: only tries it in ${shortName(a.triesLock.function)} (${a.triesLock.why})`;
     } else {
       b.lane.note = `never takes ${f.lock}`;
     }

@@ -15,7 +15,7 @@ import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
-import type { WaitSite } from './waits';
+import type { TryLockUse, WaitSite } from './waits';
 import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, PoolCaveat, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
 import { LockOps, describeLock, globalLockKey } from './lockOps';
@@ -169,7 +169,11 @@ function dedupe(findings: Finding[]): Finding[] {
 class FindingBuilder {
   private readonly rootReach = new Map<number, Set<number>>();
   private readonly takerPath = new Map<number, { path: number[]; end: number } | null>();
+  /** Functions that can block taking the lock: they acquire it, or retry a try-lock until it succeeds. */
   private readonly lockTakers: Set<number>;
+  /** Functions that only try the lock, giving up when it is held: evidence that a thread does not block on it. */
+  private readonly lockTriers: Set<number>;
+  private readonly tryUses = new Map<string, TryLockUse>();
   private threadRoots: number[] = [];
 
   constructor(
@@ -182,7 +186,11 @@ class FindingBuilder {
     private readonly pools: PoolInstances,
   ) {
     this.lockTakers = new Set();
-    analysis.roles.forEach((calls, fn) => { if (calls.some((r) => r === 'acquire' || r === 'try')) this.lockTakers.add(fn); });
+    this.lockTriers = new Set();
+    analysis.roles.forEach((calls, fn) => {
+      if (calls.some((_r, ci) => this.blocksTaking(fn, ci))) this.lockTakers.add(fn);
+      else if (calls.some((r) => r === 'try')) this.lockTriers.add(fn);
+    });
   }
 
   buildContexts(): ThreadContext[] {
@@ -419,8 +427,12 @@ class FindingBuilder {
           threadRoot: this.program.functions[r].id,
           releaser: { function: this.program.functions[release.fn].id, site: release.site, action: release.action },
           pathToReleaser: toReleaser ? this.hops(toReleaser.path) : [],
-          takesLock: taker ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : null,
+          takesLock: taker ? this.takesLockAt(taker.end, taker.path) : null,
         });
+        if (!taker) {
+          const tries = this.triesLockOnly(r);
+          if (tries) byRoot.get(r)!.triesLock = tries;
+        }
       }
     }
     return [...byRoot.values()];
@@ -468,7 +480,7 @@ class FindingBuilder {
     this.lockReachers ??= this.functionsReachingLockTakers();
     const facts = this.program.facts[root];
     if (!facts || site.file !== facts.site.file) return true;
-    const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || !!this.analysis.roles[root][ci];
+    const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || (!!this.analysis.roles[root][ci] && (this.analysis.roles[root][ci] !== 'try' || this.blocksTaking(root, ci)));
     let preceded = false;
     const visit = (stmts: readonly Stmt[], inLoops: { from: number; to: number; lock: boolean }[]): void => {
       for (const st of stmts) {
@@ -549,7 +561,7 @@ class FindingBuilder {
       let search = this.samePoolTaker.get(cacheKey);
       if (search === undefined) this.samePoolTaker.set(cacheKey, (search = this.takerInPools(root, wanted)));
       const { taker, otherJobs } = search;
-      const takesLock = taker && taker.path.length ? { function: this.program.functions[taker.end].id, site: this.lockCallSite(taker.end), path: this.hops(taker.path) } : a.takesLock;
+      const takesLock = taker && taker.path.length ? this.takesLockAt(taker.end, taker.path) : a.takesLock;
       const caveat = this.poolCaveat(takesLock.path, wanted);
       if (!taker && caveat && caveat.pools.length && otherJobs.size && this.pools.confinedApart(wanted, otherJobs)) {
         const { takesLock: setAside, ...rest } = a;
@@ -595,10 +607,36 @@ class FindingBuilder {
     return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherJobs };
   }
 
-  private lockCallSite(fn: number): Site {
-    const calls = this.analysis.roles[fn];
-    const ci = calls.findIndex((r) => r === 'acquire' || r === 'try');
-    return this.program.facts[fn]!.calls[ci].site;
+  private tryUse(fn: number, call: number): TryLockUse {
+    const key = `${fn}:${call}`;
+    let use = this.tryUses.get(key);
+    if (!use) this.tryUses.set(key, (use = this.waits.tryLockRetry(fn, call)));
+    return use;
+  }
+
+  /** Whether a call can block taking the lock: an acquire, or a try-lock retried until it succeeds. */
+  private blocksTaking(fn: number, call: number): boolean {
+    const role = this.analysis.roles[fn]?.[call];
+    return role === 'acquire' || (role === 'try' && this.tryUse(fn, call).blocks);
+  }
+
+  /** Where a lock taker (`lockTakers`) blocks on the lock, with the retry loop when it spins on a try-lock. */
+  private takesLockAt(fn: number, path: number[]): NonNullable<AwaitedThread['takesLock']> {
+    const ci = this.analysis.roles[fn].findIndex((_r, i) => this.blocksTaking(fn, i));
+    const site = this.program.facts[fn]!.calls[ci].site;
+    if (this.analysis.roles[fn][ci] !== 'try') return { function: this.program.functions[fn].id, site, path: this.hops(path) };
+    const use = this.tryUse(fn, ci);
+    return { function: this.program.functions[fn].id, site, path: this.hops(path), tryLock: { loop: use.loop!, why: use.why } };
+  }
+
+  /** A thread that never blocks on the lock but tries it: where, and why the try gives up. */
+  private triesLockOnly(root: number): AwaitedThread['triesLock'] {
+    if (!this.lockTriers.size) return undefined;
+    const found = this.graph.shortestPath(root, (f) => this.lockTriers.has(f));
+    if (!found) return undefined;
+    const ci = this.analysis.roles[found.end].findIndex((r) => r === 'try');
+    const use = this.tryUse(found.end, ci);
+    return { function: this.program.functions[found.end].id, site: this.program.facts[found.end]!.calls[ci].site, path: this.hops(found.path), why: use.why };
   }
 
   private hops(path: number[], ctx?: ThreadContext): PathHop[] {
@@ -625,7 +663,7 @@ class FindingBuilder {
     const caveat = taker?.takesLock?.poolCaveat;
     const otherPools = awaited.find((a) => a.lockInOtherPools)?.lockInOtherPools;
     const message = cls === 'deadlock-risk'
-      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for ${taker!.mainThread ? `Redis' main thread, which runs ${shortName(taker!.threadRoot)} only holding ${lockWord}` : `thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}`}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
+      ? `${entryName} (${entry.kind}) holds ${lockWord} and waits in ${waitFn.name} (${w.expression}) for ${taker!.mainThread ? `Redis' main thread, which runs ${shortName(taker!.threadRoot)} only holding ${lockWord}` : `thread ${shortName(taker!.threadRoot)}, which can block taking ${lockWord} in ${shortName(taker!.takesLock!.function)}${taker!.takesLock!.tryLock ? ' (a try-lock retried until it succeeds)' : ''}`}${caveat ? ` (${describePoolCaveat(caveat, lockWord)})` : ''}${w.yielding ? '; the wait yields, but yielding does not hand the lock to threads waiting for it' : ''}`
       : cls === 'stall'
         ? `${entryName} (${entry.kind}) holds ${lockWord} while it waits without a timeout in ${waitFn.name} (${w.expression})${awaited.length ? ` for ${awaited.map((a) => awaitedName(a)).join(', ')}` : '; no releasing thread was found'}${otherPools ? ` (${describeOtherPools(otherPools, lockWord)})` : ''}`
         : `${entryName} (${entry.kind}) holds ${lockWord} while it waits, with a bound, in ${waitFn.name} (${w.expression})`;

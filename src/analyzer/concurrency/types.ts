@@ -65,7 +65,16 @@ export interface AwaitedThread {
   releaser: { function: string; site: Site; action: string };
   pathToReleaser: PathHop[];
   /** Where the thread can take the lock the waiter holds (null: it never does). */
-  takesLock: { function: string; site: Site; path: PathHop[]; poolCaveat?: PoolCaveat } | null;
+  takesLock: {
+    function: string; site: Site; path: PathHop[]; poolCaveat?: PoolCaveat;
+    /** Set when the thread spins on a try-lock (`site`) in the loop at `loop` until it gets the lock. */
+    tryLock?: { loop: Site; why: string };
+  } | null;
+  /**
+   * Set (with takesLock null) when the thread only tries the lock, in a way that gives up while it
+   * is held (`why`): it does not block on it.
+   */
+  triesLock?: { function: string; site: Site; path: PathHop[]; why: string };
   /**
    * Set (with takesLock null) when the thread takes the lock only in jobs of other pools, which
    * cannot be handed the waited-on pool's object. `waitedPoolReaches`: every place that object's

@@ -24,6 +24,15 @@ export interface WaitSite {
   condReads: Access[];
 }
 
+/** How a try-lock call behaves (see `WaitFinder.tryLockRetry`). */
+export interface TryLockUse {
+  /** It spins until the lock is free, like taking it. */
+  blocks: boolean;
+  /** The loop that retries it (null: not in a loop). */
+  loop: Site | null;
+  why: string;
+}
+
 /**
  * Finds primitive waits (condition variables, barriers, joins, semaphores from the profile) and
  * spin-waits: a loop whose condition reads shared state the body does not write, and whose body
@@ -34,6 +43,7 @@ export class WaitFinder {
   private readonly sleeps: Set<string>;
   private readonly clocks: Set<string>;
   readonly yieldingFns: Set<number>;
+  private clockReaders: Set<number> | undefined;
 
   constructor(private readonly program: LinkedProgram, private readonly profile: Profile) {
     this.waitApis = new Map(profile.waits.map((w) => [w.api, w]));
@@ -177,7 +187,7 @@ export class WaitFinder {
     });
     if (written) return null;
     const counter = loop.condLocals.filter((l) => loop.bodyLocalWrites.includes(l));
-    const condClock = loop.cond.some((st) => st.s === 'call' && this.calleeNames(fn, st.call).some((n) => this.clocks.has(n)));
+    const condClock = this.readsClock(fn, loop.cond);
     const bounded = givesUp || counter.length > 0 || condClock;
     const facts = this.program.facts[fn]!;
     const why = givesUp ? 'the body can leave the loop (break/return)' : counter.length ? `the condition tests ${counter.join(', ')}, which the body updates` : condClock ? 'the condition reads a clock' : 'nothing bounds it';
@@ -191,6 +201,73 @@ export class WaitFinder {
       objectKeys: [],
       condReads: shared,
     };
+  }
+
+  /** Whether statements call a clock, directly or through a function that reads one (`elapsed_ms(t)` → `clock_gettime`). */
+  private readsClock(fn: number, stmts: readonly Stmt[]): boolean {
+    this.clockReaders ??= this.functionsReaching(this.clocks);
+    const readers = this.clockReaders;
+    const visit = (xs: readonly Stmt[]): boolean => xs.some((st) => {
+      switch (st.s) {
+        case 'call': return this.calleeNames(fn, st.call).some((n) => this.clocks.has(n))
+          || (this.program.callEdges[fn]?.[st.call] ?? []).some((ei) => readers.has(this.program.edgeTo[ei]));
+        case 'if': return visit(st.cond) || visit(st.then) || visit(st.else);
+        case 'loop': return visit(st.cond) || visit(st.body);
+        case 'switch': return visit(st.cond) || st.cases.some(visit);
+        case 'return': return visit(st.value);
+        default: return false;
+      }
+    });
+    return visit(stmts);
+  }
+
+  /**
+   * Whether a try-lock call can block like the lock itself. One attempt gives up when another
+   * thread holds the lock; retried until it succeeds (the call in a loop's condition, or in a loop
+   * that only tries and waits while its condition tests a flag the body sets) with nothing that
+   * bounds the loop (a clock in its condition, a counter, a way out of the body), it spins for as
+   * long as the lock is held: `while (TryLock(ctx) != OK) usleep(10);`.
+   */
+  tryLockRetry(fn: number, call: number): TryLockUse {
+    const facts = this.program.facts[fn];
+    if (!facts) return { blocks: false, loop: null, why: 'tried once' };
+    type Found = { loop: Extract<Stmt, { s: 'loop' }> | null; inCond: boolean };
+    const search = (stmts: readonly Stmt[], enclosing: Found): Found | null => {
+      for (const st of stmts) {
+        let hit: Found | null = null;
+        switch (st.s) {
+          case 'call': if (st.call === call) return enclosing; break;
+          case 'loop': hit = search(st.cond, { loop: st, inCond: true }) ?? search(st.body, { loop: st, inCond: false }); break;
+          case 'if': hit = search(st.cond, enclosing) ?? search(st.then, enclosing) ?? search(st.else, enclosing); break;
+          case 'switch': hit = search(st.cond, enclosing) ?? st.cases.reduce<Found | null>((h, c) => h ?? search(c, enclosing), null); break;
+          case 'return': hit = search(st.value, enclosing); break;
+          default: break;
+        }
+        if (hit) return hit;
+      }
+      return null;
+    };
+    const found = search(facts.body, { loop: null, inCond: false });
+    const loop = found?.loop;
+    if (!found || !loop) return { blocks: false, loop: null, why: 'tried once: it gives up while another thread holds the lock' };
+    const loopSite = { file: facts.site.file, line: loop.line, col: loop.col };
+    const tested = loop.condLocals.filter((l) => loop.bodyLocalWrites.includes(l));
+    const onlyTriesAndWaits = (stmts: readonly Stmt[]): boolean => stmts.every((st) => {
+      switch (st.s) {
+        case 'call': return st.call === call || this.calleeNames(fn, st.call).some((n) => this.sleeps.has(n));
+        case 'if': return onlyTriesAndWaits(st.cond) && onlyTriesAndWaits(st.then) && onlyTriesAndWaits(st.else);
+        case 'break': case 'return': case 'goto': case 'continue': case 'label': return true;
+        default: return false;
+      }
+    });
+    const retries = found.inCond || (tested.length > 0 && onlyTriesAndWaits(loop.body));
+    if (!retries) return { blocks: false, loop: loopSite, why: 'tried once per iteration of a loop that goes on without it' };
+    const exits = (stmts: readonly Stmt[]): boolean => stmts.some((st) => st.s === 'break' || st.s === 'return' || st.s === 'goto' || (st.s === 'if' && (exits(st.then) || exits(st.else))));
+    if (exits(loop.body)) return { blocks: false, loop: loopSite, why: 'retried in a loop that can give up (break/return)' };
+    if (this.readsClock(fn, loop.cond)) return { blocks: false, loop: loopSite, why: 'retried until a deadline: the loop condition reads a clock' };
+    // With the call in the condition every tested local the body updates is a counter; otherwise one of them is the flag the try sets.
+    if (tested.length > (found.inCond ? 0 : 1)) return { blocks: false, loop: loopSite, why: `retried a bounded number of times: the condition tests ${tested.join(', ')}` };
+    return { blocks: true, loop: loopSite, why: 'retried until it succeeds: nothing bounds the loop' };
   }
 
   /** Functions that reach any of `apis` synchronously. */

@@ -57,12 +57,17 @@ export function findingToText(f: Finding, index: number): string {
       lines.push(`     but first it may take the ${f.lock}:`);
       lines.push(`     ${shortName(a.threadRoot)}`);
       for (const h of a.takesLock.path) lines.push(hopLine(h, '       '));
-      lines.push(`       ⏸ takes the ${f.lock} at ${fmtSite(a.takesLock.site)} — blocked while thread 1 holds it`);
+      const retry = a.takesLock.tryLock;
+      lines.push(retry
+        ? `       ⏸ tries the ${f.lock} at ${fmtSite(a.takesLock.site)} in the loop at ${fmtSite(retry.loop)}, ${retry.why} — spins while thread 1 holds it`
+        : `       ⏸ takes the ${f.lock} at ${fmtSite(a.takesLock.site)} — blocked while thread 1 holds it`);
       if (a.takesLock.poolCaveat) lines.push(`     ⚠ ${describePoolCaveat(a.takesLock.poolCaveat, `the ${f.lock}`)}`);
     } else if (a.lockInOtherPools) {
       lines.push(`     it never takes the ${f.lock} before releasing: ${describeOtherPools(a.lockInOtherPools, `the ${f.lock}`)} (${f.lock} taken at ${fmtSite(a.lockInOtherPools.site)})`);
       const reaches = a.lockInOtherPools.waitedPoolReaches;
       if (reaches?.length) lines.push(`     ${a.lockInOtherPools.waitedPools.join(', ')}'s value only reaches: ${reaches.join(', ')}`);
+    } else if (a.triesLock) {
+      lines.push(`     it never blocks on the ${f.lock} before releasing; it only tries it in ${shortName(a.triesLock.function)} at ${fmtSite(a.triesLock.site)}: ${a.triesLock.why}`);
     } else {
       lines.push(`     it never takes the ${f.lock} before releasing`);
     }

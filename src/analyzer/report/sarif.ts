@@ -60,7 +60,7 @@ export function toSarif(findings: readonly Finding[], toolVersion = '0.1.0'): ob
       locations: [
         ...hopLocations(a.pathToReleaser, 0),
         { location: location(a.releaser.site, a.releaser.action), nestingLevel: 0, kinds: ['release'] },
-        ...(a.takesLock ? [...hopLocations(a.takesLock.path, 0), { location: location(a.takesLock.site, `takes the ${f.lock}`), nestingLevel: 0, kinds: ['acquire'] }] : []),
+        ...(a.takesLock ? [...hopLocations(a.takesLock.path, 0), { location: location(a.takesLock.site, a.takesLock.tryLock ? `retries a try-lock of the ${f.lock} until it succeeds` : `takes the ${f.lock}`), nestingLevel: 0, kinds: ['acquire'] }] : []),
       ],
     }));
     const result: Record<string, unknown> = {
