@@ -63,7 +63,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const waits = waitFinder.find().filter((w) => !isChannel(w.kind) || releasers.of(w).length > 0);
   phase('waits and releasers');
   const lockOpsStarted = performance.now();
-  const lockOps = new LockOps(program, profile);
+  const lockOps = new LockOps(program, profile, (fn, call) => waitFinder.tryLockRetry(fn, call).blocks);
   const lockOpsMs = performance.now() - lockOpsStarted;
   const findings: Finding[] = [];
   let contexts = 0;

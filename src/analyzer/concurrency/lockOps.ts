@@ -27,7 +27,12 @@ export class LockOps {
   /** Functions with at least one operation. */
   readonly functions: number[] = [];
 
-  constructor(private readonly program: LinkedProgram, profile: Profile) {
+  /**
+   * `retried(fn, call)`: whether a try-lock call is retried until it succeeds; such a try is
+   * recorded as an acquire, since it blocks like one. Other tries never block: they count as
+   * holding the lock after them, but not as taking it in lock order.
+   */
+  constructor(private readonly program: LinkedProgram, profile: Profile, retried: (fn: number, call: number) => boolean = () => false) {
     const byApi = new Map<string, { op: LockOpKind; mode: LockMode; objectArg: number | null; balancedOnly: boolean; lock?: string }[]>();
     const add = (api: string, v: { op: LockOpKind; mode: LockMode; objectArg: number | null; balancedOnly: boolean; lock?: string }) => {
       const list = byApi.get(api);
@@ -67,6 +72,7 @@ export class LockOps {
           }
           if (ops.length) break;
         }
+        if (ops.some((o) => o.op === 'try') && retried(fn, ci)) for (const o of ops) if (o.op === 'try') o.op = 'acquire';
         if (ops.length) { perCall[ci] = dedupeOps(ops); any = true; }
       });
       // Keep a semaphore as a lock only where this function both waits on it and posts it.

@@ -138,7 +138,7 @@ export class LockOrderChecker {
           (this.ops.at[fn] ?? []).forEach((ops, c) => {
             if (!ops || !(st.calls[c] & HELD)) return;
             for (const o of ops) {
-              if (o.op === 'release' || o.key === key || o.key.startsWith('P:')) continue;
+              if (o.op !== 'acquire' || o.key === key || o.key.startsWith('P:')) continue;
               // Taken in this very function after a local acquire: already a local edge.
               const local = this.sets.heldAtOps.get(fn)?.get(c) ?? [];
               if (local.some((k) => splitKm(k).key === key)) continue;

@@ -129,7 +129,8 @@ export class LockSets {
     for (const f of order) {
       const acq = new Map<string, Acquisition>();
       (this.ops.at[f] ?? []).forEach((ops, c) => {
-        for (const o of ops ?? []) if (o.op !== 'release' && !acq.has(km(o.key, o.mode))) acq.set(km(o.key, o.mode), { call: c, target: -1, inner: km(o.key, o.mode) });
+        // A try-lock is not an acquisition for lock order: it gives up instead of waiting.
+        for (const o of ops ?? []) if (o.op === 'acquire' && !acq.has(km(o.key, o.mode))) acq.set(km(o.key, o.mode), { call: c, target: -1, inner: km(o.key, o.mode) });
       });
       this.acquisitions[f] = acq;
     }
@@ -172,7 +173,7 @@ export class LockSets {
         if (!held.size) return;
         const taken: { key: string; mode: LockMode; releasedFirst: Set<string> }[] = [];
         if (ops) {
-          for (const o of ops) if (o.op !== 'release') taken.push({ key: o.key, mode: o.mode, releasedFirst: new Set() });
+          for (const o of ops) if (o.op === 'acquire') taken.push({ key: o.key, mode: o.mode, releasedFirst: new Set() });
         } else {
           for (const t of this.syncTargets[f]?.[c] ?? []) {
             const inner = this.acquisitions[t];
