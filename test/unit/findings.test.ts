@@ -207,26 +207,28 @@ test('pools: two globals naming one pool (a copy) keep the deadlock-risk', async
 });
 
 test('try-locks: one retried until it succeeds blocks like the lock, with the retry loop as evidence', async () => {
-  // trylock_retry_bad: `while (TryLock(ctx) != OK) usleep(50);` and a do-while on a flag only the try sets.
+  // trylock_retry_bad: `while (TryLock(ctx) != OK) usleep(50);`, a do-while on a flag only the try
+  // sets, and `for (;;) { if (TryLock(ctx) == OK) break; usleep(50); }`.
   const { findings } = await analyzeProject(path.join(root, 'trylock_retry_bad'), { workers: 0 });
-  assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk', 'deadlock-risk']);
+  assert.deepEqual(findings.map((f) => f.class), ['deadlock-risk', 'deadlock-risk', 'deadlock-risk']);
   const retries = findings.map((f) => f.awaited[0].takesLock?.tryLock);
-  assert.deepEqual(retries.map((r) => r?.loop.line), [24, 44]);
+  assert.deepEqual(retries.map((r) => r?.loop.line), [29, 49, 70]);
   assert.ok(retries.every((r) => r?.why === 'retried until it succeeds: nothing bounds the loop'));
   assert.match(findings[0].message, /can block taking the GIL in publish_report \(a try-lock retried until it succeeds\)/);
-  assert.match(findingToText(findings[1], 0), /tries the GIL at reporters\.c:45:14 in the loop at reporters\.c:44:3, retried until it succeeds/);
+  assert.match(findingToText(findings[1], 0), /tries the GIL at reporters\.c:50:14 in the loop at reporters\.c:49:3, retried until it succeeds/);
 });
 
-test('try-locks: one that gives up (one attempt, a clock deadline through a helper, a retry counter) does not block', async () => {
+test('try-locks: one that gives up (one attempt, a clock deadline through a helper, a retry counter, a way out) does not block', async () => {
   const { findings } = await analyzeProject(path.join(root, 'trylock_gives_up_stall_bad'), { workers: 0 });
-  assert.deepEqual(findings.map((f) => f.class), ['stall', 'stall', 'stall']);
+  assert.deepEqual(findings.map((f) => f.class), ['stall', 'stall', 'stall', 'stall']);
   const tries = findings.map((f) => f.awaited[0].triesLock);
   assert.ok(findings.every((f) => f.awaited[0].takesLock === null));
-  assert.deepEqual(tries.map((t) => [t?.function, t?.site.line]), [['sampler_main@samplers.c', 40], ['export_once@samplers.c', 55], ['probe_once@samplers.c', 76]]);
+  assert.deepEqual(tries.map((t) => [t?.function, t?.site.line]), [['sampler_main@samplers.c', 42], ['export_once@samplers.c', 57], ['probe_once@samplers.c', 78], ['warmer_main@samplers.c', 99]]);
   assert.deepEqual(tries.map((t) => t?.why), [
     'tried once per iteration of a loop that goes on without it',
     'retried until a deadline: the loop condition reads a clock',
     'retried a bounded number of times: the condition tests tries, locked',
+    'retried in a loop that can give up (break/return)',
   ]);
-  assert.match(findingToText(findings[1], 0), /it never blocks on the GIL before releasing; it only tries it in export_once at samplers\.c:55:14/);
+  assert.match(findingToText(findings[1], 0), /it never blocks on the GIL before releasing; it only tries it in export_once at samplers\.c:57:14/);
 });

@@ -231,14 +231,17 @@ export class WaitFinder {
   tryLockRetry(fn: number, call: number): TryLockUse {
     const facts = this.program.facts[fn];
     if (!facts) return { blocks: false, loop: null, why: 'tried once' };
-    type Found = { loop: Extract<Stmt, { s: 'loop' }> | null; inCond: boolean };
+    type Loop = Extract<Stmt, { s: 'loop' }>;
+    type IfStmt = Extract<Stmt, { s: 'if' }>;
+    /** The innermost loop around the call; where in it the call is; the `if` (in that loop) whose condition holds it. */
+    type Found = { loop: Loop | null; inCond: boolean; testedBy: IfStmt | null };
     const search = (stmts: readonly Stmt[], enclosing: Found): Found | null => {
       for (const st of stmts) {
         let hit: Found | null = null;
         switch (st.s) {
           case 'call': if (st.call === call) return enclosing; break;
-          case 'loop': hit = search(st.cond, { loop: st, inCond: true }) ?? search(st.body, { loop: st, inCond: false }); break;
-          case 'if': hit = search(st.cond, enclosing) ?? search(st.then, enclosing) ?? search(st.else, enclosing); break;
+          case 'loop': hit = search(st.cond, { loop: st, inCond: true, testedBy: null }) ?? search(st.body, { loop: st, inCond: false, testedBy: null }); break;
+          case 'if': hit = search(st.cond, { ...enclosing, testedBy: st }) ?? search(st.then, enclosing) ?? search(st.else, enclosing); break;
           case 'switch': hit = search(st.cond, enclosing) ?? st.cases.reduce<Found | null>((h, c) => h ?? search(c, enclosing), null); break;
           case 'return': hit = search(st.value, enclosing); break;
           default: break;
@@ -247,11 +250,14 @@ export class WaitFinder {
       }
       return null;
     };
-    const found = search(facts.body, { loop: null, inCond: false });
+    const found = search(facts.body, { loop: null, inCond: false, testedBy: null });
     const loop = found?.loop;
     if (!found || !loop) return { blocks: false, loop: null, why: 'tried once: it gives up while another thread holds the lock' };
     const loopSite = { file: facts.site.file, line: loop.line, col: loop.col };
     const tested = loop.condLocals.filter((l) => loop.bodyLocalWrites.includes(l));
+    /** Exits from the loop (not from loops inside it), leaving out those under `except`. */
+    const exits = (stmts: readonly Stmt[], except: IfStmt | null): boolean => stmts.some((st) => st.s === 'break' || st.s === 'return' || st.s === 'goto'
+      || (st.s === 'if' && st !== except && (exits(st.then, except) || exits(st.else, except))));
     const onlyTriesAndWaits = (stmts: readonly Stmt[]): boolean => stmts.every((st) => {
       switch (st.s) {
         case 'call': return st.call === call || this.calleeNames(fn, st.call).some((n) => this.sleeps.has(n));
@@ -260,13 +266,16 @@ export class WaitFinder {
         default: return false;
       }
     });
-    const retries = found.inCond || (tested.length > 0 && onlyTriesAndWaits(loop.body));
-    if (!retries) return { blocks: false, loop: loopSite, why: 'tried once per iteration of a loop that goes on without it' };
-    const exits = (stmts: readonly Stmt[]): boolean => stmts.some((st) => st.s === 'break' || st.s === 'return' || st.s === 'goto' || (st.s === 'if' && (exits(st.then) || exits(st.else))));
-    if (exits(loop.body)) return { blocks: false, loop: loopSite, why: 'retried in a loop that can give up (break/return)' };
+    // How the loop ends once the try succeeds: its condition tests the try (`while (TryLock(c) != OK)`),
+    // an `if` on the try leaves it (`for (;;) { if (TryLock(c) == OK) break; usleep(1); }`), or its
+    // condition tests a flag that a body doing nothing else sets (`do locked = …; while (!locked)`).
+    const successExit = found.testedBy && (exits(found.testedBy.then, null) || exits(found.testedBy.else, null)) ? found.testedBy : null;
+    const viaFlag = !found.inCond && !successExit && tested.length > 0 && onlyTriesAndWaits(loop.body);
+    if (!found.inCond && !successExit && !viaFlag) return { blocks: false, loop: loopSite, why: 'tried once per iteration of a loop that goes on without it' };
+    if (exits(loop.body, successExit)) return { blocks: false, loop: loopSite, why: 'retried in a loop that can give up (break/return)' };
     if (this.readsClock(fn, loop.cond)) return { blocks: false, loop: loopSite, why: 'retried until a deadline: the loop condition reads a clock' };
-    // With the call in the condition every tested local the body updates is a counter; otherwise one of them is the flag the try sets.
-    if (tested.length > (found.inCond ? 0 : 1)) return { blocks: false, loop: loopSite, why: `retried a bounded number of times: the condition tests ${tested.join(', ')}` };
+    // Tested locals the body updates are counters, except the flag the try sets.
+    if (tested.length > (viaFlag ? 1 : 0)) return { blocks: false, loop: loopSite, why: `retried a bounded number of times: the condition tests ${tested.join(', ')}` };
     return { blocks: true, loop: loopSite, why: 'retried until it succeeds: nothing bounds the loop' };
   }
 
