@@ -198,16 +198,50 @@ export class LockStateAnalysis {
     const targets = this.syncTargets[fn]?.[call] ?? [];
     let kind: 'acquire' | 'release' | null = null;
     for (const t of targets) {
-      const roles = this.roles[t] ?? [];
-      const takes = roles.some((r) => r === 'acquire' || r === 'try');
-      const drops = roles.some((r) => r === 'release');
-      const k = takes && !drops ? 'acquire' : drops && !takes ? 'release' : null;
+      const k = this.wrapperKind(t, MAX_WRAPPER_DEPTH);
       if (!k || (kind && kind !== k)) return null;
       kind = k;
     }
     return kind;
   }
+
+  /**
+   * A function that takes the lock and never releases it, itself or through such wrappers
+   * (`RG_LockHanlderAcquire` → `LockHandler_Acquire` → lock), is an acquire wrapper; one that
+   * only releases, a release wrapper. Wrappers are thin: calls are followed `levels` deep (each
+   * answer is kept per depth, so it does not depend on which caller asked first); a call cycle
+   * makes no wrapper.
+   */
+  private wrapperKind(fn: number, levels: number): 'acquire' | 'release' | null {
+    const memo = (this.wrapperKinds[levels] ??= new Int8Array(this.program.functions.length).fill(-2));
+    if (memo[fn] === -1) return null;
+    if (memo[fn] >= 0) return PAIRING_CODES[memo[fn]];
+    // In progress: a cycle.
+    memo[fn] = -1;
+    const roles = this.roles[fn] ?? [];
+    let takes = roles.some((r) => r === 'acquire' || r === 'try');
+    let drops = roles.some((r) => r === 'release');
+    if (levels > 0) {
+      (this.syncTargets[fn] ?? []).forEach((targets, c) => {
+        if (roles[c]) return;
+        for (const t of targets) {
+          if (!this.program.facts[t]) continue;
+          const k = this.wrapperKind(t, levels - 1);
+          if (k === 'acquire') takes = true;
+          else if (k === 'release') drops = true;
+        }
+      });
+    }
+    const kind = takes && !drops ? 'acquire' : drops && !takes ? 'release' : null;
+    memo[fn] = PAIRING_CODES.indexOf(kind);
+    return kind;
+  }
+
+  /** Per depth left, per function: -2 unknown, -1 in progress, else an index into PAIRING_CODES. */
+  private readonly wrapperKinds: Int8Array[] = [];
 }
+
+const MAX_WRAPPER_DEPTH = 4;
 
 const PAIRING_CODES = [null, 'acquire', 'release'] as const;
 
@@ -219,20 +253,27 @@ class BodyWalker {
 
   walk(stmts: readonly Stmt[], state: Mask): Mask {
     let s = state;
-    // Wrapper pairs written in one block (`LockHandler_Acquire(ctx); …; LockHandler_Release(ctx);`)
-    // restore the state from before the acquire: a counted re-entrant lock (`if (depth++ == 0)
-    // lock();` … `if (--depth == 0) unlock();`) or one released under a "locked" flag keeps,
-    // path by path, exactly what its acquire added, which the wrappers' summaries alone cannot say.
-    const before: Mask[] = [];
+    // A release wrapper after an acquire wrapper of this function (`LockHandler_Acquire(ctx); …;
+    // LockHandler_Release(ctx);`) restores the state from before the acquire: a counted re-entrant
+    // lock (`if (depth++ == 0) lock();` … `if (--depth == 0) unlock();`) or one released under a
+    // "locked" flag keeps, path by path, exactly what its acquire added, which the wrappers'
+    // summaries alone cannot say. The acquire's prior state stays open until the end of the block
+    // that made it: a release in that block closes it; a release in a block nested in it (an
+    // error branch that releases and returns, a loop body) restores it on that path only.
+    const open = this.priors.length;
     for (const st of stmts) {
       const pairing = st.s === 'call' && s ? this.analysis.pairing(this.fn, st.call) : null;
       const prior = s;
       s = this.step(st, s);
-      if (pairing === 'acquire') before.push(prior);
-      else if (pairing === 'release' && before.length && s) s = before.pop()!;
+      if (pairing === 'acquire') this.priors.push(prior);
+      else if (pairing === 'release' && this.priors.length && s) s = this.priors.length > open ? this.priors.pop()! : this.priors[this.priors.length - 1];
     }
+    this.priors.length = open;
     return s;
   }
+
+  /** States from before the acquire wrappers of the enclosing blocks that no release has closed. */
+  private readonly priors: Mask[] = [];
 
   private step(st: Stmt, state: Mask): Mask {
     switch (st.s) {

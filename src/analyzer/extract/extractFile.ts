@@ -198,8 +198,41 @@ export class FileExtractor {
   }
 
   private topLevelDeclaration(node: SyntaxNode): void {
+    if (this.declarationThroughMacro(node)) return;
+    this.declarationFacts(node, (n) => this.site(n), true);
+  }
+
+  /**
+   * A declaration whose declarator is written with a function-like macro, as module API headers
+   * do: `GEARS_API void MODULE_API_FUNC(RedisGears_LockHanlderAcquire)(RedisModuleCtx *ctx);` with
+   * `#define MODULE_API_FUNC(x) (*x)` declares a function-pointer global, which the grammar reads
+   * as a function named MODULE_API_FUNC (RedisGears, RedisAI), or cannot read at all
+   * (`MODULE_API_FUNC(RSIndex*, RediSearch_CreateIndex)(…)` with `extern T(*N)`, RediSearch).
+   * The expanded text says what the compiler sees; names keep the place they are written at.
+   * Initializers are left out: their values' places cannot be told in the expansion.
+   */
+  private declarationThroughMacro(node: SyntaxNode): boolean {
+    const text = node.text;
+    if (text.length > 2000 || text.includes('{')) return false;
+    const declaratorMacro = named(node).some((d) => d.type.endsWith('declarator') && this.macros.isFunctionLike(declaratorName(d)?.text ?? ''));
+    if (!declaratorMacro && !(node.hasError && [...text.matchAll(/([A-Za-z_]\w*)\s*\(/g)].some((m) => this.macros.isFunctionLike(m[1])))) return false;
+    const expansion = this.expand(text);
+    if (!expansion.macrosUsed.length) return false;
+    const snippet = this.parseSnippet(expansion.text);
+    const declarations = snippet ? named(snippet).filter((c) => c.type === 'declaration' && !c.hasError) : [];
+    if (!declarations.length) return false;
+    const siteOf = (n: SyntaxNode): Site => {
+      const at = findIdentifier(text, n.text);
+      return at >= 0 ? this.positionAt(node.startIndex + at) : this.site(node);
+    };
+    for (const d of declarations) this.declarationFacts(d, siteOf, false);
+    return true;
+  }
+
+  /** Globals and prototypes a declaration makes; `withBodies`: also its struct definitions and initializers. */
+  private declarationFacts(node: SyntaxNode, siteOf: (n: SyntaxNode) => Site, withBodies: boolean): void {
     const typeNode = field(node, 'type');
-    if (typeNode) this.collectStructs(typeNode, null);
+    if (typeNode && withBodies) this.collectStructs(typeNode, null);
     const type = baseTypeName(typeNode);
     const isStatic = hasStorageClass(node, 'static');
     const isExtern = hasStorageClass(node, 'extern');
@@ -210,14 +243,14 @@ export class FileExtractor {
       if (!id) continue;
       if (fnDecl) {
         // Parameters of prototypes are not needed: arguments flow into definitions' parameters.
-        this.facts.prototypes.push({ name: id.text, isStatic, site: this.site(id), returnType: type, params: [] });
+        this.facts.prototypes.push({ name: id.text, isStatic, site: siteOf(id), returnType: type, params: [] });
         continue;
       }
       const global: GlobalFacts = {
-        name: id.text, isStatic, isExtern, type, isFunctionPointer: isFunctionPointerDeclarator(decl), site: this.site(id),
+        name: id.text, isStatic, isExtern, type, isFunctionPointer: isFunctionPointerDeclarator(decl), site: siteOf(id),
       };
       this.facts.globals.push(global);
-      if (decl.type === 'init_declarator') {
+      if (decl.type === 'init_declarator' && withBodies) {
         const value = field(decl, 'value');
         if (value) this.initializerFlows({ k: 'global', name: id.text }, { t: 'name', name: type }, isArrayDeclarator(decl), value, this.facts.globalFlows, null);
       }
