@@ -547,10 +547,11 @@ class Linker {
             if (targets.size) {
               resolved++;
               for (const [t, os] of targets) produced.push(this.addEdge(fnIdx, t, { kind: 'indirect', ...base, via: call.text, evidence: `${name} may hold ${this.fns[t].node.name} (address taken at ${fmtSites(os.map((o) => this.origins[o].site))})` }, os));
-            } else if (!this.globalsWithFlows.has(key) && (this.addressTaken.has(name) || this.profile.apiPointerPrefixes.some((p) => name.startsWith(p)))) {
-              // Nothing stores a function into it but its address is handed out: an API pointer
-              // filled at load time (RedisModule_* through RedisModule_GetApi). Treat it as the
-              // external API it names.
+            } else if (this.profile.apiPointerPrefixes.some((p) => name.startsWith(p)) || (!this.globalsWithFlows.has(key) && this.addressTaken.has(name))) {
+              // Nothing in the tree stores a function of its own into it, and it is a host API
+              // pointer (RedisModule_*, filled at load time through RedisModule_GetApi, whatever
+              // a test shim assigns: `RedisModule_Alloc = malloc;`) or its address is handed out
+              // to be filled: treat it as the external API it names.
               total--;
               this.externalApiCalls++;
               produced.push(this.addEdge(fnIdx, this.external(name), { kind: call.macro ? 'macro' : 'direct', ...base, evidence: `call through API pointer ${name}, which nothing in the tree assigns` }));
