@@ -194,3 +194,12 @@ test('thread contexts: the server\'s contexts when given, else derived from entr
   const slots = contextSlots([['entries', 'b_thread'], ['a_thread']]);
   assert.deepEqual([...slots], [['entries', 0], ['a_thread', 1], ['b_thread', 2]]);
 });
+
+test('a try-lock retried until it succeeds is marked as spinning; a thread that only tries the lock says so', () => {
+  const a = deadlock.awaited![0];
+  const spinning = buildLanes({ ...deadlock, awaited: [{ ...a, takesLock: { ...a.takesLock!, tryLock: { loop: a.takesLock!.site, why: 'retried until it succeeds: nothing bounds the loop' } } }] });
+  const taker = spinning.lanes[1].nodes.find((n) => n.marks.includes('takes-lock'))!;
+  assert.equal(taker.note, 'spins on a try-lock of GIL first');
+  const trying = buildLanes({ ...deadlock, class: 'stall', awaited: [{ ...a, takesLock: null, triesLock: { function: a.takesLock!.function, site: a.takesLock!.site, path: a.takesLock!.path, why: 'retried until a deadline: the loop condition reads a clock' } }] });
+  assert.equal(trying.lanes[1].note, `never blocks on GIL: only tries it in ${a.takesLock!.function.split('@')[0]} (retried until a deadline: the loop condition reads a clock)`);
+});
