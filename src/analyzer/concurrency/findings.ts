@@ -480,7 +480,7 @@ class FindingBuilder {
     this.lockReachers ??= this.functionsReachingLockTakers();
     const facts = this.program.facts[root];
     if (!facts || site.file !== facts.site.file) return true;
-    const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || (!!this.analysis.roles[root][ci] && (this.analysis.roles[root][ci] !== 'try' || this.blocksTaking(root, ci)));
+    const reaching = (ci: number) => this.analysis.targets(root, ci).some((t) => this.lockReachers!.has(t)) || this.analysis.roles[root][ci] === 'release' || this.blocksTaking(root, ci);
     let preceded = false;
     const visit = (stmts: readonly Stmt[], inLoops: { from: number; to: number; lock: boolean }[]): void => {
       for (const st of stmts) {

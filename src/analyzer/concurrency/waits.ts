@@ -223,10 +223,11 @@ export class WaitFinder {
 
   /**
    * Whether a try-lock call can block like the lock itself. One attempt gives up when another
-   * thread holds the lock; retried until it succeeds (the call in a loop's condition, or in a loop
-   * that only tries and waits while its condition tests a flag the body sets) with nothing that
-   * bounds the loop (a clock in its condition, a counter, a way out of the body), it spins for as
-   * long as the lock is held: `while (TryLock(ctx) != OK) usleep(10);`.
+   * thread holds the lock; retried until it succeeds (the call in a loop's condition, in an `if`
+   * whose branch leaves the loop, or in a loop that only tries and waits while its condition tests
+   * a flag the body sets) with nothing that bounds the loop (a clock in its condition, a counter,
+   * another way out of the body), it spins for as long as the lock is held:
+   * `while (TryLock(ctx) != OK) usleep(10);`.
    */
   tryLockRetry(fn: number, call: number): TryLockUse {
     const facts = this.program.facts[fn];
