@@ -166,7 +166,7 @@ export class LockStateAnalysis {
     // Once per value of the flags that guard correlated branches (guards.ts).
     for (const assume of this.guards.assumptionsFor(fn)) {
       // The walk records each `return` in rec.exit: read rec.exit only after it.
-      const end = new BodyWalker(this, fn, rec, assume).walk(facts.body, entry);
+      const end = new BodyWalker(this, fn, rec, assume, entry === FREE && !this.roles[fn]?.some((r) => r === 'acquire' || r === 'try')).walk(facts.body, entry);
       rec.exit |= end;
     }
     return rec;
@@ -249,7 +249,9 @@ class BodyWalker {
   private readonly loopStack: { breaks: Mask; continues: Mask }[] = [];
   private readonly gotos = new Map<string, Mask>();
 
-  constructor(private readonly analysis: LockStateAnalysis, private readonly fn: number, private readonly rec: SiteStates, private readonly assume: Assumption = NO_ASSUMPTIONS) {}
+  constructor(private readonly analysis: LockStateAnalysis, private readonly fn: number, private readonly rec: SiteStates, private readonly assume: Assumption = NO_ASSUMPTIONS,
+    /** Entered without the lock and never taking it itself: whatever it holds, callees took. */
+    private readonly onlyCalleesTake = false) {}
 
   walk(stmts: readonly Stmt[], state: Mask): Mask {
     let s = state;
@@ -267,6 +269,13 @@ class BodyWalker {
       s = this.step(st, s);
       if (pairing === 'acquire') this.priors.push(prior);
       else if (pairing === 'release' && this.priors.length && s) s = this.priors.length > open ? this.priors.pop()! : this.priors[this.priors.length - 1];
+      // Otherwise, in a function entered without the lock that never takes it itself, the lock
+      // it may hold was taken by callees — acquire wrappers that record how they took it, in a
+      // flag or a struct field (`q->locked = 1`, RedisGraph's `locked_for_commit`), maybe in a
+      // block that has ended — and a release wrapper undoes them: the lock is free after it
+      // (lock_flag_in_field_ok). Like the pairing above, this misses a release wrapper that
+      // depends on something else than how the lock was taken (FN_conditional_release_wrapper).
+      else if (pairing === 'release' && s && this.onlyCalleesTake) s = FREE;
     }
     this.priors.length = open;
     return s;
