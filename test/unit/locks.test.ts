@@ -163,3 +163,16 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
   assert.equal(wait.class, 'deadlock-risk');
   assert.doesNotMatch(wait.message, /may be held/, 'held on every path');
 });
+
+test('lock state: taking the GIL where it is held on every path goes no further, so a guarded relock keeps a command holding it', async () => {
+  // lock_order_main_relock_ok: with_gil() locks unless on the main thread; from a command (GIL held)
+  // the locking branch would never return, so after with_gil() the command still holds the GIL.
+  const { analysis, findings } = await analyzeProject(path.join(FIXTURES, 'findings', 'lock_order_main_relock_ok'), { workers: 0 });
+  assert.deepEqual(findings, []);
+  const { LockStateAnalysis, HELD, FREE } = await import('../../src/analyzer/concurrency/lockState');
+  const { redisModuleProfile } = await import('../../src/analyzer/profile/redisModule');
+  const gil = new LockStateAnalysis(analysis.program, redisModuleProfile.locks.find((l) => l.lock === 'GIL')!);
+  const withGil = analysis.program.functions.findIndex((f) => f.name === 'with_gil');
+  assert.equal(gil.states(withGil, HELD).exit, HELD, 'entered holding the GIL, it returns holding it, never without');
+  assert.equal(gil.states(withGil, FREE).exit, FREE, 'entered without it, it takes and gives it back');
+});

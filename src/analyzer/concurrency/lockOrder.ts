@@ -105,10 +105,23 @@ export class LockOrderChecker {
     for (const e of sets.edges) {
       for (const ctx of contexts) {
         if (!ctx.reached[e.fn]) continue;
+        if (this.alreadyHeld(ctx, e.fn, e.call, e.to)) continue;
         this.occurrences.push({ edge: e, ctx, gates: [...e.gates, ...this.globalGates(ctx, e.fn, e.call, [e.from, e.to])] });
       }
     }
     this.addContextHeldEdges();
+  }
+
+  /**
+   * Whether the global lock `key`, taken at a call, is already held there on every path in this
+   * context: taking it again cannot wait for another thread (for the GIL it never returns, see
+   * lockState.ts), so it is no order step. RedisGraph takes the GIL under a run-time check that it
+   * is not on Redis' main thread, which reaches the same code from commands holding the GIL.
+   */
+  private alreadyHeld(ctx: LockContext, fn: number, call: number, key: string): boolean {
+    const g = this.globals.find((x) => globalLockKey(x.lock.lock) === key);
+    const mask = g?.contexts.find((c) => c.id === ctx.id)?.reached[fn];
+    return !!mask && g!.analysis.states(fn, mask).calls[call] === HELD;
   }
 
   /** Global locks held on every path at a call in this context: gates. */

@@ -142,7 +142,10 @@ export class LockStateAnalysis {
 
   private transfer(fn: number, call: number, state: Mask): Mask {
     const role = this.roles[fn]?.[call];
-    if (role === 'acquire') return HELD;
+    // Taking Redis' GIL while holding it on every path never returns (the GIL is not recursive):
+    // the path is one that a run-time check rules out (`if (!on_main_thread) lock()`, entered from
+    // a command), so it goes no further.
+    if (role === 'acquire') return state === HELD && this.lock.heldByEntries ? 0 : HELD;
     if (role === 'release') return FREE;
     if (role === 'try') return state | HELD;
     const targets = this.syncTargets[fn]?.[call] ?? [];
