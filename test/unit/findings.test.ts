@@ -232,3 +232,12 @@ test('try-locks: one that gives up (one attempt, a clock deadline through a help
   ]);
   assert.match(findingToText(findings[1], 0), /it never blocks on the GIL before releasing; it only tries it in export_once at samplers\.c:57:14/);
 });
+
+test('a wait reached with and without the GIL: the finding says what holds on its own path', async () => {
+  // path_state_evidence_bad: pool_submit() is called by LP.SUBMIT holding the GIL and by LP.DRAIN
+  // after it lets go of the GIL. Joined, pool_submit() "may" hold it; along LP.SUBMIT's path it does.
+  const { findings } = await analyzeProject(path.join(root, 'path_state_evidence_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => [f.class, f.entry.function]), [['deadlock-risk', 'submit_command@acks.c']]);
+  assert.doesNotMatch(findings[0].message, /may be held/);
+  assert.deepEqual(findings[0].path.map((h) => h.lockState), ['held']);
+});

@@ -266,7 +266,7 @@ class FindingBuilder {
       // The awaited threads as seen from this path: the pool it waits on can rule some jobs out.
       const evidence = this.samePoolEvidence(awaited, paths[0]);
       const cls: FindingClass = w.bounded ? 'bounded' : evidence.some((a) => a.takesLock) ? 'deadlock-risk' : 'stall';
-      const finding = this.finding(ctx, cls, start, paths[0], w, state, evidence);
+      const finding = this.finding(ctx, cls, start, paths[0], w, state, evidence, this.alongPath(ctx, paths[0], w));
       const alternatives = [...new Set(paths.slice(1).map((p) => p.map((ei) => this.program.edges[ei]).find((e) => e.kind === 'indirect')?.to).filter((x): x is string => !!x))];
       if (alternatives.length) finding.alsoThrough = alternatives;
       out.push(finding);
@@ -639,11 +639,16 @@ class FindingBuilder {
     return { function: this.program.functions[found.end].id, site: this.program.facts[found.end]!.calls[ci].site, path: this.hops(found.path), why: use.why };
   }
 
-  private hops(path: number[], ctx?: ThreadContext): PathHop[] {
-    return path.map((ei) => {
+  /**
+   * @param along the lock state at each call of the path, followed along this path alone
+   * (`alongPath`); else each function's state joined over every way the context reaches it.
+   */
+  private hops(path: number[], ctx?: ThreadContext, along?: Mask[]): PathHop[] {
+    return path.map((ei, i) => {
       const e = this.program.edges[ei];
       const hop: PathHop = { ...e };
-      if (ctx) {
+      if (along) hop.lockState = describeMask(along[i]);
+      else if (ctx) {
         const from = this.graph.idx(e.from);
         const ci = this.graph.edgeCallIndex()[ei];
         if (ci >= 0) hop.lockState = describeMask(this.callState(ctx, from, ci));
@@ -652,7 +657,30 @@ class FindingBuilder {
     });
   }
 
-  private finding(ctx: ThreadContext, cls: FindingClass, start: number, path: number[], w: WaitSite, state: Mask, awaited: AwaitedThread[]): Finding {
+  /**
+   * The lock state at each call of `path` and at the wait, entering each function in the state
+   * the previous call passes it. A function's own states join every way the context reaches it
+   * (a pool helper also called where a command has released the GIL), so this is what holds on
+   * the path the finding shows. Null when it does not hold the lock there (the path is then not
+   * the evidence the joined states saw), or the path leaves the walked calls.
+   */
+  private alongPath(ctx: ThreadContext, path: readonly number[], w: WaitSite): { hops: Mask[]; wait: Mask } | null {
+    let m: Mask = ctx.entryMask;
+    const hops: Mask[] = [];
+    for (const ei of path) {
+      const ci = this.graph.edgeCallIndex()[ei];
+      if (ci < 0) return null;
+      m = this.analysis.states(this.program.edgeFrom[ei], m).calls[ci];
+      if (!m) return null;
+      hops.push(m);
+    }
+    const st = this.analysis.states(w.fn, m);
+    const wait = w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!];
+    return wait & HELD ? { hops, wait } : null;
+  }
+
+  private finding(ctx: ThreadContext, cls: FindingClass, start: number, path: number[], w: WaitSite, joined: Mask, awaited: AwaitedThread[], along: { hops: Mask[]; wait: Mask } | null): Finding {
+    const state = along?.wait ?? joined;
     const entry = entryOf(this.program, start, ctx.root !== null);
     const waitFn = this.program.functions[w.fn];
     const id = stableId([cls, this.lock.lock, this.program.functions[start].name, waitFn.name, w.kind, w.expression]);
@@ -674,7 +702,7 @@ class FindingBuilder {
       message: state === HELD ? message : `${message} (the ${this.lock.lock} may be held on some paths)`,
       yielding: w.yielding,
       entry,
-      path: this.hops(path, ctx),
+      path: this.hops(path, ctx, along?.hops),
       wait: { function: waitFn.id, site: w.site, kind: w.kind, expression: w.expression, bounded: w.bounded, yielding: w.yielding, evidence: w.evidence },
       awaited,
       sequencedAfter: this.sequencedAfter(path, w),
