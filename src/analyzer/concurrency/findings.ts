@@ -665,6 +665,15 @@ class FindingBuilder {
    * the evidence the joined states saw), or the path leaves the walked calls.
    */
   private alongPath(ctx: ThreadContext, path: readonly number[], w: WaitSite): { hops: Mask[]; wait: Mask } | null {
+    const hops = this.statesAlong(ctx, path);
+    if (!hops) return null;
+    const st = this.analysis.states(w.fn, hops.length ? hops[hops.length - 1] : ctx.entryMask);
+    const wait = w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!];
+    return wait & HELD ? { hops, wait } : null;
+  }
+
+  /** The lock state at each call of a path from the context's start, followed along that path alone. */
+  private statesAlong(ctx: ThreadContext, path: readonly number[]): Mask[] | null {
     let m: Mask = ctx.entryMask;
     const hops: Mask[] = [];
     for (const ei of path) {
@@ -674,9 +683,7 @@ class FindingBuilder {
       if (!m) return null;
       hops.push(m);
     }
-    const st = this.analysis.states(w.fn, m);
-    const wait = w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!];
-    return wait & HELD ? { hops, wait } : null;
+    return hops;
   }
 
   private finding(ctx: ThreadContext, cls: FindingClass, start: number, path: number[], w: WaitSite, joined: Mask, awaited: AwaitedThread[], along: { hops: Mask[]; wait: Mask } | null): Finding {
@@ -784,7 +791,7 @@ class FindingBuilder {
           message: `${f.name} calls ${api}, which needs the ${this.lock.lock}, on thread ${shortName(ctx.id)} without holding it`,
           yielding: false,
           entry: entryOf(this.program, ctx.root!, true),
-          path: p ? this.hops(p.path, ctx) : [],
+          path: p ? this.hops(p.path, ctx, this.statesAlong(ctx, p.path) ?? undefined) : [],
           call: { function: f.id, site: call.site, api },
           awaited: [],
           sequencedAfter: [],
