@@ -554,7 +554,7 @@ class Linker {
               // to be filled: treat it as the external API it names.
               total--;
               this.externalApiCalls++;
-              produced.push(this.addEdge(fnIdx, this.external(name), { kind: call.macro ? 'macro' : 'direct', ...base, evidence: `call through API pointer ${name}, which nothing in the tree assigns` }));
+              produced.push(this.addEdge(fnIdx, this.external(name), { kind: call.macro ? 'macro' : 'direct', ...base, evidence: `call through API pointer ${name}, into which nothing in the tree stores a function of its own` }));
               this.profileEdges(call, fnIdx, f.file, produced, dispatcherTargets);
             } else {
               this.unresolved.push({ function: this.fns[fnIdx].node.id, site: call.site, text: call.text, reason: `no function address reaches global ${name}` });
