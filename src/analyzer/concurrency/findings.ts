@@ -15,7 +15,7 @@ import { entryOf } from './programLookups';
 import { callersOf } from '../link/reach';
 import { callsSequencedAfter } from './sequence';
 import type { Stmt } from '../model';
-import type { TryLockUse, WaitSite } from './waits';
+import type { WaitSite } from './waits';
 import type { AwaitedThread, BlockingSummary, Finding, FindingClass, FindingsSummary, LocksSummary, PathHop, PoolCaveat, SequencedAfter } from './types';
 import { FINDING_CLASSES, findingSite } from './types';
 import { LockOps, describeLock, globalLockKey } from './lockOps';
@@ -173,7 +173,6 @@ class FindingBuilder {
   private readonly lockTakers: Set<number>;
   /** Functions that only try the lock, giving up when it is held: evidence that a thread does not block on it. */
   private readonly lockTriers: Set<number>;
-  private readonly tryUses = new Map<string, TryLockUse>();
   private threadRoots: number[] = [];
 
   constructor(
@@ -607,17 +606,10 @@ class FindingBuilder {
     return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherJobs };
   }
 
-  private tryUse(fn: number, call: number): TryLockUse {
-    const key = `${fn}:${call}`;
-    let use = this.tryUses.get(key);
-    if (!use) this.tryUses.set(key, (use = this.waits.tryLockRetry(fn, call)));
-    return use;
-  }
-
   /** Whether a call can block taking the lock: an acquire, or a try-lock retried until it succeeds. */
   private blocksTaking(fn: number, call: number): boolean {
     const role = this.analysis.roles[fn]?.[call];
-    return role === 'acquire' || (role === 'try' && this.tryUse(fn, call).blocks);
+    return role === 'acquire' || (role === 'try' && this.waits.tryLockRetry(fn, call).blocks);
   }
 
   /** Where a lock taker (`lockTakers`) blocks on the lock, with the retry loop when it spins on a try-lock. */
@@ -625,7 +617,7 @@ class FindingBuilder {
     const ci = this.analysis.roles[fn].findIndex((_r, i) => this.blocksTaking(fn, i));
     const site = this.program.facts[fn]!.calls[ci].site;
     if (this.analysis.roles[fn][ci] !== 'try') return { function: this.program.functions[fn].id, site, path: this.hops(path) };
-    const use = this.tryUse(fn, ci);
+    const use = this.waits.tryLockRetry(fn, ci);
     return { function: this.program.functions[fn].id, site, path: this.hops(path), tryLock: { loop: use.loop!, why: use.why } };
   }
 
@@ -635,7 +627,7 @@ class FindingBuilder {
     const found = this.graph.shortestPath(root, (f) => this.lockTriers.has(f));
     if (!found) return undefined;
     const ci = this.analysis.roles[found.end].findIndex((r) => r === 'try');
-    const use = this.tryUse(found.end, ci);
+    const use = this.waits.tryLockRetry(found.end, ci);
     return { function: this.program.functions[found.end].id, site: this.program.facts[found.end]!.calls[ci].site, path: this.hops(found.path), why: use.why };
   }
 

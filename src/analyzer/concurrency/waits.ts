@@ -230,6 +230,16 @@ export class WaitFinder {
    * `while (TryLock(ctx) != OK) usleep(10);`.
    */
   tryLockRetry(fn: number, call: number): TryLockUse {
+    // Asked by the lock model and by each lock's findings: decided once per call site.
+    const key = `${fn}:${call}`;
+    let use = this.tryUses.get(key);
+    if (!use) this.tryUses.set(key, (use = this.decideTryLock(fn, call)));
+    return use;
+  }
+
+  private readonly tryUses = new Map<string, TryLockUse>();
+
+  private decideTryLock(fn: number, call: number): TryLockUse {
     const facts = this.program.facts[fn];
     if (!facts) return { blocks: false, loop: null, why: 'tried once' };
     type Loop = Extract<Stmt, { s: 'loop' }>;
