@@ -22,6 +22,46 @@ async function parseOnly(dir: string): Promise<void> {
   console.log(JSON.stringify({ ms, files: files.length, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
+/**
+ * One share of a parse-only run on several cores: parses the files of share `index` of `shares`
+ * (largest first, each file to the share with the fewest bytes so far), starting at the epoch
+ * time `startAt` so that all shares run at once. Prints its own parse time.
+ */
+async function parseShare(dir: string, index: number, shares: number, startAt: number): Promise<void> {
+  const { files } = await loadSources(dir, await listFiles(dir, DEFAULT_SELECTION), DEFAULT_SELECTION);
+  const bins = Array.from({ length: shares }, () => ({ bytes: 0, texts: [] as string[] }));
+  for (const f of [...files].sort((a, b) => b.text.length - a.text.length)) {
+    const bin = bins.reduce((m, b) => (b.bytes < m.bytes ? b : m));
+    bin.bytes += f.text.length;
+    bin.texts.push(f.text);
+  }
+  const parser = await createParserBackend('wasm');
+  parser.parse('int warmup(void) { return 0; }').delete?.();
+  while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 1));
+  const started = performance.now();
+  for (const text of bins[index].texts) parser.parse(text).delete?.();
+  console.log(JSON.stringify({ ms: performance.now() - started, startedAt: performance.timeOrigin + started }));
+}
+
+/**
+ * Parse-only on `shares` cores at once (separate processes, so nothing is shared but the
+ * machine): the wall time from the first share's start to the last one's end. Against the
+ * single-threaded parse-only time it tells how much a second core really adds on this machine.
+ */
+async function parallelParseOnly(dir: string, shares: number): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const startAt = Date.now() + 2500;
+  const runs = Array.from({ length: shares }, (_, i) => new Promise<{ ms: number; startedAt: number }>((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', __filename, '--phase-parse-share', dir, String(i), String(shares), String(startAt)], { cwd: REPO });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`parse share ${i} failed`))));
+  }));
+  const done = await Promise.all(runs);
+  return Math.max(...done.map((d) => d.startedAt + d.ms)) - Math.min(...done.map((d) => d.startedAt));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -42,6 +82,7 @@ function child(args: string[], useTsx: boolean): Record<string, unknown> & { cpu
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--phase-parse') return parseOnly(args[1]);
+  if (args[0] === '--phase-parse-share') return parseShare(args[1], Number(args[2]), Number(args[3]), Number(args[4]));
   const dir = args.find((a) => !a.startsWith('--'));
   const runsFlag = args.indexOf('--runs');
   const runs = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 3;
@@ -52,10 +93,13 @@ async function main(): Promise<void> {
   }
   const abs = path.resolve(dir);
   const parses: Record<string, number>[] = [];
+  const parallelParses: number[] = [];
+  const cores = Math.min(os.availableParallelism(), 4);
   const analyses: { stats: Record<string, number>; cpuMs: number }[] = [];
   const full: { ms: number; rss: number; cpuMs: number; counts: Record<string, number>; suppressed: number; concurrencyMs: number; locksMs: number; locks: number; orderEdges: number }[] = [];
   for (let i = 0; i < runs; i++) {
     parses.push(child([path.join(__filename), '--phase-parse', abs], true) as Record<string, number>);
+    if (cores > 1) parallelParses.push(await parallelParseOnly(abs, cores));
     analyses.push(child([path.join(REPO, 'bin', 'lockpath.js'), 'stats', abs, '--format', 'json'], false) as unknown as { stats: Record<string, number>; cpuMs: number });
     const out = child([path.join(REPO, 'bin', 'lockpath.js'), 'analyze', abs, '--format', 'json', '--fail-on', 'none'], false) as unknown as { stats: Record<string, number>; cpuMs: number; summary: { counts: Record<string, number>; suppressed: number; concurrencyMs: number; locks: { ms: number; locks: unknown[]; orderEdges: number } } };
     // analysisMs covers parse, index and edges; the findings pass runs after it.
@@ -73,6 +117,10 @@ async function main(): Promise<void> {
   console.log(`tree: ${abs}`);
   console.log(`files: ${p0.files} (${(p0.bytes / 1e6).toFixed(2)} MB), runs: ${runs} (medians; min = fastest run), ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}`);
   console.log(`single-threaded parse only (wasm): ${parseMs.toFixed(0)} ms, min ${parseMin.toFixed(0)}   [${parses.map((p) => p.ms.toFixed(0)).join(', ')}]`);
+  if (parallelParses.length) {
+    const pp = median(parallelParses);
+    console.log(`parse only on ${cores} cores at once (reference; the machine's parallel speed-up): ${pp.toFixed(0)} ms, min ${min(parallelParses).toFixed(0)}   [${parallelParses.map((p) => p.toFixed(0)).join(', ')}] = ${(pp / parseMs).toFixed(2)}x the single-threaded time (${(parseMs / pp).toFixed(2)}x speed-up of ${cores} cores)`);
+  }
   console.log(`full analysis (parse + index + edges, ${threads}): ${analysisMs.toFixed(0)} ms, min ${analysisMin.toFixed(0)}   [${analyses.map((a) => a.stats.analysisMs).join(', ')}]; process CPU ${median(analyses.map((a) => a.cpuMs)).toFixed(0)} ms`);
   console.log(`ratio analysis / parse-only: ${(analysisMs / parseMs).toFixed(2)}x (min/min ${(analysisMin / parseMin).toFixed(2)}x)`);
   console.log(`peak RSS (analysis process): ${rss.toFixed(0)} MB`);
