@@ -176,3 +176,19 @@ test('lock state: taking the GIL where it is held on every path goes no further,
   assert.equal(gil.states(withGil, HELD).exit, HELD, 'entered holding the GIL, it returns holding it, never without');
   assert.equal(gil.states(withGil, FREE).exit, FREE, 'entered without it, it takes and gives it back');
 });
+
+test('lock state: a restore after a save leaves the lock as it was before the save, in whichever loops they run', async () => {
+  // save_restore_ok: redis_lock() runs the handlers' saves in one loop and their restores in another.
+  const { analysis } = await analyzeProject(path.join(FIXTURES, 'findings', 'save_restore_ok'), { workers: 0 });
+  const { LockStateAnalysis, HELD, FREE } = await import('../../src/analyzer/concurrency/lockState');
+  const { redisModuleProfile } = await import('../../src/analyzer/profile/redisModule');
+  const python = new LockStateAnalysis(analysis.program, redisModuleProfile.locks.find((l) => l.lock === 'Python GIL')!);
+  const fn = (name: string) => analysis.program.functions.findIndex((f) => f.name === name);
+  assert.equal(python.states(fn('redis_lock'), FREE).exit, FREE, 'entered without the Python GIL, the restore takes nothing back');
+  // Entered holding it, the restore takes it back; that the two loops run equally often is not
+  // known, so the save loop having run and the restore loop not leaves it "maybe".
+  assert.ok(python.states(fn('redis_lock'), HELD).exit & HELD, 'entered holding it, it may return holding it');
+  // Each wrapper alone still says what it may do: the pairing is what ties them.
+  assert.equal(python.states(fn('py_restore'), FREE).exit, HELD | FREE, 'a restore alone may take the Python GIL');
+  assert.equal(python.states(fn('py_save'), HELD).exit, HELD | FREE, 'a save alone may leave it held');
+});

@@ -197,6 +197,26 @@ export class LockStateAnalysis {
 
   private readonly pairingCodes: (Int8Array | undefined)[] = [];
 
+  /**
+   * @internal Whether a call is a save (a release wrapper that may return still holding the
+   * lock: `if (!py_lock_held()) return NULL; return PyEval_SaveThread();`) or a restore (an
+   * acquire wrapper that may return without taking it: `if (!s) return; PyEval_RestoreThread(s);`).
+   * Such a pair hands the lock back only if the save took it away, so after the restore the lock
+   * is as it was before the save. Asked of calls that pair (`pairing`), from the current
+   * summaries, which grow while they are computed.
+   */
+  saveRestore(fn: number, call: number, pairing: 'acquire' | 'release'): 'save' | 'restore' | null {
+    const targets = this.syncTargets[fn]?.[call] ?? [];
+    let known = false;
+    for (const t of targets) {
+      if (!this.program.facts[t]) continue;
+      const [fromHeld, fromFree] = this.summaries[t];
+      if (pairing === 'release' ? !(fromHeld & HELD) : !(fromFree & FREE)) return null;
+      known = true;
+    }
+    return known ? (pairing === 'release' ? 'save' : 'restore') : null;
+  }
+
   private computePairing(fn: number, call: number): 'acquire' | 'release' | null {
     const targets = this.syncTargets[fn]?.[call] ?? [];
     let kind: 'acquire' | 'release' | null = null;
@@ -268,8 +288,13 @@ class BodyWalker {
     const open = this.priors.length;
     for (const st of stmts) {
       const pairing = st.s === 'call' && s ? this.analysis.pairing(this.fn, st.call) : null;
+      const saveRestore = pairing && st.s === 'call' ? this.analysis.saveRestore(this.fn, st.call, pairing) : null;
       const prior = s;
       s = this.step(st, s);
+      // A restore after a save (in any block of the function: RedisGears saves each plugin's
+      // lock in one loop and restores them in another) leaves the lock as it was before the save.
+      if (saveRestore === 'save') this.beforeSave |= prior;
+      else if (saveRestore === 'restore' && this.beforeSave && s) s = this.beforeSave;
       if (pairing === 'acquire') this.priors.push(prior);
       else if (pairing === 'release' && this.priors.length && s) s = this.priors.length > open ? this.priors.pop()! : this.priors[this.priors.length - 1];
       // Otherwise, in a function entered without the lock that never takes it itself, the lock
@@ -286,6 +311,9 @@ class BodyWalker {
 
   /** States from before the acquire wrappers of the enclosing blocks that no release has closed. */
   private readonly priors: Mask[] = [];
+
+  /** States from before the saves walked so far (see `LockStateAnalysis.saveRestore`). */
+  private beforeSave: Mask = 0;
 
   private step(st: Stmt, state: Mask): Mask {
     switch (st.s) {
