@@ -3,7 +3,7 @@
 // Besides medians it prints the fastest run and the CPU time of the analysis processes: on a
 // shared machine wall times only grow with the load, so the minimum is the better estimate.
 //   npm run bench -- <dir> [--runs N]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { createParserBackend } from '../src/analyzer/parse/backends';
@@ -49,7 +49,6 @@ async function parseShare(dir: string, index: number, shares: number, startAt: n
  * single-threaded parse-only time it tells how much a second core really adds on this machine.
  */
 async function parallelParseOnly(dir: string, shares: number): Promise<number> {
-  const { spawn } = await import('node:child_process');
   const startAt = Date.now() + 2500;
   const runs = Array.from({ length: shares }, (_, i) => new Promise<{ ms: number; startedAt: number }>((resolve, reject) => {
     const c = spawn(process.execPath, ['--import', 'tsx', __filename, '--phase-parse-share', dir, String(i), String(shares), String(startAt)], { cwd: REPO });
