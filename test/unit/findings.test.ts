@@ -241,3 +241,18 @@ test('a wait reached with and without the GIL: the finding says what holds on it
   assert.doesNotMatch(findings[0].message, /may be held/);
   assert.deepEqual(findings[0].path.map((h) => h.lockState), ['held']);
 });
+
+test('a lock a thread may hold from a caller: the lock-order evidence follows a path that holds it', async () => {
+  // lock_order_held_path_bad: publish_event() takes the Redis GIL; worker_main calls it directly
+  // (holding nothing) and through py_job, after py_enter() took the Python GIL. The shortest path
+  // is the direct one; the evidence must be py_job's, with the call that took the Python GIL.
+  const { findings } = await analyzeProject(path.join(root, 'lock_order_held_path_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => [f.class, f.lock]), [['lock-order', 'GIL, Python GIL']]);
+  const pool = findings[0].threads!.find((t) => t.context.startsWith('worker_main'))!;
+  assert.equal(pool.holds.lock, 'Python GIL');
+  assert.equal(pool.holds.function, 'py_job@pyjobs.c');
+  const text = readFileSync(path.join(root, 'lock_order_held_path_bad', 'pyjobs.c'), 'utf8').split('\n');
+  assert.match(text[pool.holds.site.line - 1], /int entered = py_enter\(\);/);
+  assert.deepEqual(pool.path.map((h) => h.to), ['py_job@pyjobs.c', 'publish_event@pyjobs.c']);
+  assert.doesNotMatch(findingToText(findings[0], 0), /since the thread-root started/);
+});

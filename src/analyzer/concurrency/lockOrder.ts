@@ -6,6 +6,7 @@ import { shortName } from '../report/formats';
 import { stableId } from './stableId';
 import { FREE, HELD } from './lockState';
 import type { LockStateAnalysis, ThreadContext } from './lockState';
+import { SYNC_EDGE_KINDS } from '../graph';
 import { describeLock, globalLockKey, modesConflict } from './lockOps';
 import type { LockOps } from './lockOps';
 import type { LockSets, OrderEdge } from './lockSets';
@@ -27,6 +28,9 @@ export interface LockContext {
 
 /** A global lock's per-context states (the GIL: held from every entry point). */
 export interface GlobalLockStates { lock: LockApi; analysis: LockStateAnalysis; contexts: ThreadContext[] }
+
+/** A path on which a context holds a global lock at a call, and the call on it that took the lock (null: held from the start). */
+interface HeldWitness { start: number; path: number[]; taken: { function: string; site: Site } | null }
 
 /** One order edge as it occurs in one context. */
 interface Occurrence {
@@ -106,6 +110,7 @@ export class LockOrderChecker {
       for (const ctx of contexts) {
         if (!ctx.reached[e.fn]) continue;
         if (this.alreadyHeld(ctx, e.fn, e.call, e.to)) continue;
+        if (this.onlyRestoresNothing(ctx, e)) continue;
         this.occurrences.push({ edge: e, ctx, gates: [...e.gates, ...this.globalGates(ctx, e.fn, e.call, [e.from, e.to])] });
       }
     }
@@ -122,6 +127,45 @@ export class LockOrderChecker {
     const g = this.globals.find((x) => globalLockKey(x.lock.lock) === key);
     const mask = g?.contexts.find((c) => c.id === ctx.id)?.reached[fn];
     return !!mask && g!.analysis.states(fn, mask).calls[call] === HELD;
+  }
+
+  /**
+   * Whether every way the edge's call takes the global lock `e.to` goes through the restore of a
+   * save that, in this context, released nothing (see `LockStateAnalysis.saveRestore`): RedisGears
+   * drops the Python GIL through each plugin's save handler, takes the GIL, then calls the restore
+   * handlers, which re-take the Python GIL only if the save dropped it. A thread that did not hold
+   * it before the save does not take it after the GIL, so that is no "Python GIL under the GIL" step.
+   */
+  private onlyRestoresNothing(ctx: LockContext, e: OrderEdge): boolean {
+    const h = this.globalStates(e.to, ctx);
+    if (!h || this.ops.at[e.fn]?.[e.call]) return false;
+    const target = `${e.to}#${e.toMode}`;
+    let chains = 0;
+    for (const ei of this.program.callEdges[e.fn]?.[e.call] ?? []) {
+      const t = this.program.edgeTo[ei];
+      if (!this.sets.acquisitions[t]?.has(target)) continue;
+      const tail = this.sets.acquisitionPath(e.fn, e.call, t, target);
+      if (!tail || !tail.hops.some((step) => this.restoreTakesNothing(h.lock, step.fn, step.call, h.ctx.reached[step.fn]))) return false;
+      chains++;
+    }
+    return chains > 0;
+  }
+
+  /**
+   * Whether call `call` of `fn`, entered with the lock in `entry`, is the restore of saves that
+   * all ran without the lock (so released nothing): then the restore takes nothing back.
+   */
+  private restoreTakesNothing(g: GlobalLockStates, fn: number, call: number, entry: number): boolean {
+    const a = g.analysis;
+    if (!entry || a.pairing(fn, call) !== 'acquire' || a.saveRestore(fn, call, 'acquire') !== 'restore') return false;
+    const before = a.states(fn, entry).calls;
+    let saves = 0;
+    for (let c = 0; c < call; c++) {
+      if (a.pairing(fn, c) !== 'release' || a.saveRestore(fn, c, 'release') !== 'save') continue;
+      if (before[c] & HELD) return false;
+      saves++;
+    }
+    return saves > 0;
   }
 
   /** Global locks held on every path at a call in this context: gates. */
@@ -155,6 +199,8 @@ export class LockOrderChecker {
               // Taken in this very function after a local acquire: already a local edge.
               const local = this.sets.heldAtOps.get(fn)?.get(c) ?? [];
               if (local.some((k) => splitKm(k).key === key)) continue;
+              // Only where some path of this context really holds it there (the evidence shows that path).
+              if (!this.heldWitness(key, ctx, fn, c, this.globalStates(o.key, ctx) ? o.key : undefined)) continue;
               const edge: OrderEdge = { from: key, fromMode: 'exclusive', to: o.key, toMode: o.mode, fn, holdCall: -1, call: c, gates: local.filter((k) => splitKm(k).key !== o.key) };
               this.occurrences.push({ edge, ctx, gates: [...edge.gates, ...this.globalGates(ctx, fn, c, [key, o.key])] });
             }
@@ -283,30 +329,110 @@ export class LockOrderChecker {
   }
 
   /**
-   * Where a thread took the global lock it holds (or may hold) at call `call` of `fn`, reached by
-   * `path` from its start: a thread does not start holding it, so it took it in the first function
-   * on the way whose calls see it held, at the last lock-taking call (or call into a function that
-   * may return holding it) before that. Null when the lock states cannot say.
+   * A path from the context's start to `fn` along which the global lock `key` really is held at
+   * call `call` — and, given `freeKey` (a global lock the call takes), along which that one is not
+   * already held there: taking a lock one holds is no order step — and where `key` was taken on
+   * that path (null: held since the context started, the GIL in an entry point). The context's
+   * lock states merge every way into a function, so "may be held" at a call can come from one
+   * caller while the shortest path comes through another that never took it; this search follows
+   * the locks' states per path (function × state of each on entry), so the evidence names a path
+   * that holds the lock and the call that took it. Null when no path does (the merged states
+   * over-approximated): then there is no such occurrence.
    */
-  private globalTakenOnPath(o: Occurrence, path: readonly number[], fn: number, call: number): { function: string; site: Site } | null {
-    const g = this.globals.find((x) => globalLockKey(x.lock.lock) === o.edge.from);
-    const gctx = g?.contexts.find((c) => c.id === o.ctx.id);
-    if (!g || !gctx) return null;
-    const steps = [...path.map((ei) => ({ fn: this.program.edgeFrom[ei], call: this.callIndexOf(ei) })), { fn, call }];
-    for (const step of steps) {
-      const mask = gctx.reached[step.fn];
-      if (!mask || step.call < 0) return null;
-      const calls = g.analysis.states(step.fn, mask).calls;
-      if (!(calls[step.call] & HELD)) continue;
-      // Held at this step: taken in this function, by a call that can return holding it when it was
-      // entered without it — the nearest one before this step, else one later in the function
-      // (reached again through a loop: a job that may return holding it).
-      const takes: number[] = [];
-      for (let c = 0; c < calls.length; c++) if (calls[c] & FREE && g.analysis.apply(step.fn, c, FREE) & HELD) takes.push(c);
-      const c = [...takes].reverse().find((x) => x < step.call) ?? takes[0];
-      return c === undefined ? null : { function: this.program.functions[step.fn].id, site: this.program.facts[step.fn]!.calls[c].site };
+  private heldWitness(key: string, ctx: LockContext, fn: number, call: number, freeKey?: string): HeldWitness | null {
+    const g = this.globalStates(key, ctx);
+    if (!g || !g.ctx.reached[fn]) return null;
+    const h = freeKey !== undefined ? this.globalStates(freeKey, ctx) : null;
+    const search = this.entrySearch(g, h);
+    for (const bit of [FREE, HELD]) {
+      if (!(g.lock.analysis.states(fn, bit).calls[call] & HELD)) continue;
+      for (const hBit of h ? [FREE, HELD] : [0]) {
+        if (h && !(h.lock.analysis.states(fn, hBit).calls[call] & FREE)) continue;
+        const node = fn * 16 + bit * 4 + hBit;
+        if (!search.has(node)) continue;
+        const nodes: { fn: number; bit: number; edge: number }[] = [];
+        for (let at = node; at >= 0; at = search.get(at)!.from) nodes.unshift({ fn: at >> 4, bit: (at >> 2) & 3, edge: search.get(at)!.edge });
+        const path = nodes.slice(1).map((n) => n.edge);
+        // The last function on the path entered without the lock took it before the call that led on.
+        const last = nodes.map((n) => n.bit).lastIndexOf(FREE);
+        if (last < 0) return { start: nodes[0].fn, path, taken: null };
+        const before = last === nodes.length - 1 ? call : this.callIndexOf(nodes[last + 1].edge);
+        const taken = this.takingCall(g.lock, nodes[last].fn, before);
+        if (taken) return { start: nodes[0].fn, path, taken };
+      }
     }
     return null;
+  }
+
+  private globalStates(key: string, ctx: LockContext): { lock: GlobalLockStates; ctx: ThreadContext } | null {
+    const lock = this.globals.find((x) => globalLockKey(x.lock.lock) === key);
+    const gctx = lock?.contexts.find((c) => c.id === ctx.id);
+    return lock && gctx ? { lock, ctx: gctx } : null;
+  }
+
+  /**
+   * Breadth-first over (function, state of `g` on entry, state of `h` on entry) from the context's
+   * start: node (fn·16 + g·4 + h) → how it was reached.
+   */
+  private entrySearch(g: { lock: GlobalLockStates; ctx: ThreadContext }, h: { lock: GlobalLockStates; ctx: ThreadContext } | null): Map<number, { from: number; edge: number }> {
+    const cacheKey = `${globalLockKey(g.lock.lock.lock)}\u0000${h ? globalLockKey(h.lock.lock.lock) : ''}\u0000${g.ctx.id}`;
+    const cached = this.searches.get(cacheKey);
+    if (cached) return cached;
+    const seen = new Map<number, { from: number; edge: number }>();
+    const queue: number[] = [];
+    const visit = (node: number, from: number, edge: number) => {
+      if (seen.has(node)) return;
+      seen.set(node, { from, edge });
+      queue.push(node);
+    };
+    const bits = (mask: number): number[] => [HELD, FREE].filter((b) => mask & b);
+    const hBits = (mask: number): number[] => (h ? bits(mask) : [0]);
+    const starts = g.ctx.root !== null ? [g.ctx.root] : this.contexts.find((c) => c.id === g.ctx.id)?.starts ?? [];
+    for (const s of starts) {
+      if (!this.program.facts[s]) continue;
+      for (const b of bits(g.ctx.entryMask)) for (const hb of hBits(h?.ctx.entryMask ?? 0)) visit(s * 16 + b * 4 + hb, -1, -1);
+    }
+    for (let qi = 0; qi < queue.length; qi++) {
+      const node = queue[qi];
+      const f = node >> 4;
+      const gCalls = g.lock.analysis.states(f, (node >> 2) & 3).calls;
+      const hCalls = h ? h.lock.analysis.states(f, node & 3).calls : null;
+      (this.program.callEdges[f] ?? []).forEach((edges, c) => {
+        const m = gCalls[c];
+        const hm = hCalls ? hCalls[c] : 0;
+        if (!m || (hCalls && !hm)) return;
+        // A restore of `h` whose saves released nothing on this path takes nothing: not a way to a take of `h`.
+        if (h && this.restoreTakesNothing(h.lock, f, c, node & 3)) return;
+        for (const ei of edges) {
+          const t = this.program.edgeTo[ei];
+          if (!this.syncEdge[ei] || !this.program.facts[t]) continue;
+          for (const b of bits(m)) for (const hb of hBits(hm)) visit(t * 16 + b * 4 + hb, node, ei);
+        }
+      });
+    }
+    this.searches.set(cacheKey, seen);
+    return seen;
+  }
+
+  private readonly searches = new Map<string, Map<number, { from: number; edge: number }>>();
+
+  private get syncEdge(): boolean[] {
+    return (this.syncEdges ??= this.program.edges.map((e) => SYNC_EDGE_KINDS.includes(e.kind)));
+  }
+
+  private syncEdges: boolean[] | undefined;
+
+  /**
+   * The call of `fn` (entered without the lock) that took it before call `before`: the nearest
+   * one before, else one later in the function (reached again through a loop: a job that may
+   * return holding it).
+   */
+  private takingCall(g: GlobalLockStates, fn: number, before: number): { function: string; site: Site } | null {
+    const calls = g.analysis.states(fn, FREE).calls;
+    const takes: number[] = [];
+    for (let c = 0; c < calls.length; c++) if (calls[c] & FREE && g.analysis.apply(fn, c, FREE) & HELD) takes.push(c);
+    const c = [...takes].reverse().find((x) => x < before) ?? takes[0];
+    return c === undefined ? null : { function: this.program.functions[fn].id, site: this.program.facts[fn]!.calls[c].site };
   }
 
   private callIndexOf(ei: number): number {
@@ -318,7 +444,8 @@ export class LockOrderChecker {
   /** One thread's side: from its start to where it holds the first lock and takes the second. */
   private trace(o: Occurrence): ThreadTrace | null {
     const e = o.edge;
-    const head = pathFromAny(this.program, this.graph, o.ctx.starts, e.fn);
+    const witness = e.holdCall < 0 ? this.heldWitness(e.from, o.ctx, e.fn, e.call, this.globalStates(e.to, o.ctx) ? e.to : undefined) : null;
+    const head = witness ?? pathFromAny(this.program, this.graph, o.ctx.starts, e.fn);
     if (!head) return null;
     const f = this.program.facts[e.fn]!;
     const ops = this.ops.at[e.fn]?.[e.call];
@@ -339,7 +466,7 @@ export class LockOrderChecker {
     const start = head.start;
     const entry = entryOf(this.program, start, o.ctx.root !== null);
     const heldSince = e.holdCall >= 0 ? { function: this.program.functions[e.fn].id, site: f.calls[e.holdCall].site }
-      : (o.ctx.root !== null && this.globalTakenOnPath(o, head.path, e.fn, e.call)) || { function: this.program.functions[start].id, site: entry.site };
+      : witness?.taken ?? { function: this.program.functions[start].id, site: entry.site };
     const acqFacts = this.program.facts[tail.fn]!;
     return {
       context: o.ctx.id,
