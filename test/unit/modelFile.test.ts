@@ -48,7 +48,7 @@ test('syntax errors carry line and column', () => {
   ].join('\n'), '.lockpath');
   const at = (line: number) => m.diagnostics.filter((d) => d.line === line);
   assert.match(at(1)[0].message, /entry needs a function name/);
-  assert.deepEqual([at(2)[0].col, at(2)[0].message], [1, "unknown directive 'enrty' (expected entry, thread-root, handoff, lock, lock-op, channel, release-callback, blocking, gil-safe, allow)"]);
+  assert.deepEqual([at(2)[0].col, at(2)[0].message], [1, "unknown directive 'enrty' (expected entry, thread-root, handoff, lock, lock-op, channel, release-callback, blocking, gil-safe, noreturn, allow)"]);
   assert.match(at(3)[0].message, /arg=N/);
   assert.equal(at(3)[0].col, 20);
   assert.match(at(4)[0].message, /needs release=/);

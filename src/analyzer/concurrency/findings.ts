@@ -9,6 +9,7 @@ import { WaitFinder } from './waits';
 import { Releasers } from './releasers';
 import type { Release } from './releasers';
 import { SyncGraph, pathFromAny } from './syncGraph';
+import { deadEnds } from './deadEnds';
 import { ObjectFlows } from './objectFlows';
 import { PoolInstances, poolName } from './poolInstances';
 import { entryOf } from './programLookups';
@@ -54,6 +55,8 @@ function phaseTimer(): (label: string) => void {
 export function analyzeConcurrency(program: LinkedProgram, profile: Profile): ConcurrencyResult {
   const started = performance.now();
   const phase = phaseTimer();
+  // Before anything walks the calls: which of them lead only to a process exit (not followed).
+  const dead = deadEnds(program, profile.noReturn);
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
   const flows = new ObjectFlows(program, profile.threadCreators);
@@ -103,7 +106,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   phase('sort, may-block summaries');
   return {
     findings: unique,
-    summary: { counts, locks, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, concurrencyMs: Math.round(performance.now() - started) },
+    summary: { counts, locks, suppressed: unique.filter((f) => f.suppressed).length, waits: waits.length, contexts, deadEnds: { calls: dead.calls, noReturnFunctions: dead.noReturnFunctions.length }, concurrencyMs: Math.round(performance.now() - started) },
     mayBlock,
     contexts: contextInfo,
   };

@@ -6,13 +6,12 @@ import { shortName } from '../report/formats';
 import { stableId } from './stableId';
 import { FREE, HELD } from './lockState';
 import type { LockStateAnalysis, ThreadContext } from './lockState';
-import { SYNC_EDGE_KINDS } from '../graph';
 import { describeLock, globalLockKey, modesConflict } from './lockOps';
 import type { LockOps } from './lockOps';
 import type { LockSets, OrderEdge } from './lockSets';
 import { splitKm } from './lockSets';
 import { pathFromAny } from './syncGraph';
-import { edgeCallIndex, entryOf } from './programLookups';
+import { edgeCallIndex, entryOf, followedEdges } from './programLookups';
 import type { SyncGraph } from './syncGraph';
 import type { Finding, LockMode, PathHop, ThreadTrace } from './types';
 
@@ -417,10 +416,8 @@ export class LockOrderChecker {
   private readonly searches = new Map<string, Map<number, { from: number; edge: number }>>();
 
   private get syncEdge(): boolean[] {
-    return (this.syncEdges ??= this.program.edges.map((e) => SYNC_EDGE_KINDS.includes(e.kind)));
+    return followedEdges(this.program);
   }
-
-  private syncEdges: boolean[] | undefined;
 
   /**
    * The call of `fn` (entered without the lock) that took it before call `before`: the nearest

@@ -2,6 +2,7 @@ import type { EntryPoint } from '../graph';
 import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { FindingEntry } from './types';
+import { deadEnds } from './deadEnds';
 
 // Small lookups on the linked program that every concurrency pass (waits, lock operations,
 // lock order, deferred releases) shares.
@@ -25,6 +26,22 @@ export function entryOf(program: LinkedProgram, start: number, threadRoot: boole
   return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
 }
 
+const followedCache = new WeakMap<LinkedProgram, boolean[]>();
+
+/**
+ * Per edge: whether the concurrency analysis follows it — a call on the caller's thread (direct,
+ * macro, indirect; not a hand-off) that is not a dead end on the way to a process exit (deadEnds.ts).
+ */
+export function followedEdges(program: LinkedProgram): boolean[] {
+  let followed = followedCache.get(program);
+  if (!followed) {
+    const dead = deadEnds(program).edges;
+    followed = program.edges.map((e, i) => SYNC_EDGE_KINDS.includes(e.kind) && !dead[i]);
+    followedCache.set(program, followed);
+  }
+  return followed;
+}
+
 const syncTargetsCache = new WeakMap<LinkedProgram, number[][][]>();
 
 /**
@@ -35,7 +52,7 @@ const syncTargetsCache = new WeakMap<LinkedProgram, number[][][]>();
 export function syncCallTargets(program: LinkedProgram): readonly (readonly (readonly number[])[])[] {
   let targets = syncTargetsCache.get(program);
   if (!targets) {
-    const sync = program.edges.map((e) => SYNC_EDGE_KINDS.includes(e.kind));
+    const sync = followedEdges(program);
     targets = program.callEdges.map((calls) => (calls ?? []).map((edges) => {
       const out: number[] = [];
       for (const ei of edges) if (sync[ei]) out.push(program.edgeTo[ei]);

@@ -3,6 +3,7 @@ import type { LinkedProgram } from '../link/linker';
 import type { Loc } from '../model';
 import type { Profile } from '../profile/profile';
 import type { WaitFinder, WaitSite } from './waits';
+import { allCalls } from './sequence';
 
 // Who can release a wait: the writers of a spin-wait's state (and, when the condition hands an
 // object to a call, of that object's fields), the signallers of a condition variable, semaphore
@@ -71,9 +72,11 @@ export class Releasers {
     const facts = this.program.facts[w.fn];
     if (!loop || !facts) return [];
     const passed: Loc[] = [];
-    for (const st of loop.cond) {
-      if (st.s !== 'call') continue;
-      for (const vals of facts.calls[st.call]?.args ?? []) for (const v of vals) if (v.k === 'read' && v.loc.k !== 'local') passed.push(v.loc);
+    // Calls anywhere in the condition: `while (running && queue_pending(&pool->jobs) > 0)` too.
+    const condCalls: number[] = [];
+    allCalls(loop.cond, condCalls);
+    for (const call of condCalls) {
+      for (const vals of facts.calls[call]?.args ?? []) for (const v of vals) if (v.k === 'read' && v.loc.k !== 'local') passed.push(v.loc);
     }
     if (!passed.length) return [];
     if (!this.writersByStruct) {

@@ -6,7 +6,8 @@ function isTarget(st: Stmt, t: Target): boolean {
   return 'call' in t ? st.s === 'call' && st.call === t.call : st === t.loop;
 }
 
-function allCalls(stmts: readonly Stmt[], out: number[]): void {
+/** Every call in `stmts`, at any depth, in order. */
+export function allCalls(stmts: readonly Stmt[], out: number[]): void {
   for (const st of stmts) {
     switch (st.s) {
       case 'call': out.push(st.call); break;

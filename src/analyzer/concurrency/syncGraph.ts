@@ -1,6 +1,5 @@
-import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
-import { edgeCallIndex } from './programLookups';
+import { edgeCallIndex, followedEdges } from './programLookups';
 
 /** Synchronous call edges as adjacency lists, and shortest paths over them. */
 export class SyncGraph {
@@ -14,8 +13,9 @@ export class SyncGraph {
     this.queue = new Int32Array(n);
     this.out = program.functions.map(() => []);
     this.in = program.functions.map(() => []);
-    program.edges.forEach((e, i) => {
-      if (!SYNC_EDGE_KINDS.includes(e.kind)) return;
+    const followed = followedEdges(program);
+    program.edges.forEach((_, i) => {
+      if (!followed[i]) return;
       this.out[program.edgeFrom[i]].push(i);
       this.in[program.edgeTo[i]].push(i);
     });

@@ -158,6 +158,8 @@ export interface FindingsSummary {
   suppressed: number;
   waits: number;
   contexts: number;
+  /** Calls on the way to a process exit (a crash report) that the analysis did not follow, and the functions found never to return. */
+  deadEnds: { calls: number; noReturnFunctions: number };
   concurrencyMs: number;
 }
 

@@ -299,7 +299,7 @@ export class WaitFinder {
 }
 
 function containsCall(stmts: readonly Stmt[]): boolean {
-  return stmts.some((st) => st.s === 'call' || (st.s === 'if' && (containsCall(st.then) || containsCall(st.else))));
+  return stmts.some((st) => st.s === 'call' || (st.s === 'if' && (containsCall(st.cond) || containsCall(st.then) || containsCall(st.else))));
 }
 
 function releaseVerb(kind: WaitKind): string {

@@ -782,14 +782,41 @@ export class FileExtractor {
         }
         return;
       }
-      case 'binary_expression':
+      case 'conditional_expression': {
+        // `c ? a() : b()` runs one branch: the calls of each are a branch of an `if`, so that a
+        // lock, a wait or an exit in one of them (`likely(e) ? (void)0 : (assert_fail(), abort())`)
+        // is not taken to run on every path.
+        const cond = field(node, 'condition');
+        const consequence = field(node, 'consequence');
+        const alternative = field(node, 'alternative');
+        if (cond) this.expression(cond, ctx, out);
+        const then: Stmt[] = [];
+        const otherwise: Stmt[] = [];
+        if (consequence) this.expression(consequence, ctx, then);
+        if (alternative) this.expression(alternative, ctx, otherwise);
+        if (then.length || otherwise.length) out.push({ s: 'if', line: this.lineOf(node, ctx), cond: [], then, else: otherwise });
+        return;
+      }
+      case 'binary_expression': {
+        const op = node.children[1]?.type;
+        if (op === '&&' || op === '||') {
+          // The right operand runs only when the left one does not decide: a branch.
+          const [left, right] = named(node);
+          if (left) this.expression(left, ctx, out);
+          const rhs: Stmt[] = [];
+          if (right) this.expression(right, ctx, rhs);
+          if (rhs.length) out.push({ s: 'if', line: this.lineOf(node, ctx), cond: [], then: rhs, else: [] });
+          return;
+        }
+        for (const c of named(node)) this.expression(c, ctx, out);
+        return;
+      }
       case 'unary_expression':
       case 'parenthesized_expression':
       case 'argument_list':
       case 'initializer_list':
       case 'subscript_expression':
       case 'field_expression':
-      case 'conditional_expression':
       case 'comma_expression':
       case 'cast_expression':
       case 'pointer_expression':

@@ -63,6 +63,11 @@ export interface SavedLink {
 
 const linkers = new WeakMap<LinkedProgram, Linker>();
 
+/** The profile a program was linked with. */
+export function linkProfile(program: LinkedProgram): Profile | undefined {
+  return linkers.get(program)?.profile;
+}
+
 const EDGE_KIND_CODE = Object.fromEntries(EDGE_KINDS.map((k, i) => [k, i])) as Record<EdgeKind, number>;
 
 /**

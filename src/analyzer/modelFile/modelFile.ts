@@ -13,6 +13,7 @@ import type { Site } from '../graph';
  *   lock        NAME acquire=F[,F] release=F[,F] [try=F[,F]] [held-by-entries]
  *   blocking    FUNCTION [bounded]              calls to FUNCTION block until another thread acts
  *   gil-safe    API                             a host API that does not need the GIL
+ *   noreturn    FUNCTION                        never returns (the process exits): calls on the way to it are not followed
  *   lock-op     FUNCTION acquire|try|release [arg=N] [mode=read|write]
  *                                               calls take/drop the lock object in argument N (a wrapper
  *                                               lockpath cannot see through, or a custom lock type)
@@ -40,7 +41,7 @@ interface Token { text: string; col: number }
 
 const ENTRY_KINDS: readonly string[] = ['command', 'config-get', 'config-set', 'config-apply', 'server-event', 'keyspace-notification', 'timer', 'blocked-reply', 'blocked-timeout', 'blocked-free', 'module-load', 'command-filter', 'info', 'post-notification-job', 'event-loop', 'model', 'deferred-callback'];
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const DIRECTIVES = ['entry', 'thread-root', 'handoff', 'lock', 'lock-op', 'channel', 'release-callback', 'blocking', 'gil-safe', 'allow'] as const;
+export const DIRECTIVES = ['entry', 'thread-root', 'handoff', 'lock', 'lock-op', 'channel', 'release-callback', 'blocking', 'gil-safe', 'noreturn', 'allow'] as const;
 
 function tokenize(line: string, lineNo: number, diags: ModelDiagnostic[]): Token[] {
   const tokens: Token[] = [];
@@ -206,6 +207,14 @@ export function parseModelFile(text: string, file: string): ModelFile {
         const flags = positional.slice(1);
         for (const f of flags) if (f.text !== 'bounded') error(f, `unknown flag '${f.text}' (expected bounded)`);
         if (name) (p.waits ??= []).push({ api: name, kind: 'model', objectArg: 0, bounded: flags.some((f) => f.text === 'bounded') });
+        break;
+      }
+      case 'noreturn': {
+        allowedKeys([]);
+        if (!positional[0]) { error(undefined, 'noreturn needs a function name'); break; }
+        const name = fn(positional[0], 'noreturn');
+        if (positional.length > 1) error(positional[1], 'noreturn takes one function name');
+        if (name) (p.noReturn ??= []).push(name);
         break;
       }
       case 'gil-safe': {

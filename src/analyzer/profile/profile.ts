@@ -80,6 +80,12 @@ export interface Profile {
   /** Clock reads: a loop condition that calls one has a deadline. */
   clocks: string[];
   /**
+   * Functions that never return: the process exits or aborts (`abort`, `exit`, an assertion's
+   * failure handler). Calls made on the way to one (a crash report) are not followed by the
+   * concurrency analysis; defined functions that always end in one are found from their bodies.
+   */
+  noReturn: string[];
+  /**
    * Calls that make a channel (fd, queue) non-blocking, with the argument holding it, and the
    * flag words that mean it (`fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(…, MSG_DONTWAIT)`).
    */
@@ -104,6 +110,7 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     sleeps: [...base.sleeps, ...(extra.sleeps ?? [])],
     yields: [...base.yields, ...(extra.yields ?? [])],
     clocks: [...base.clocks, ...(extra.clocks ?? [])],
+    noReturn: [...base.noReturn, ...(extra.noReturn ?? [])],
     nonBlocking: {
       setters: [...base.nonBlocking.setters, ...(extra.nonBlocking?.setters ?? [])],
       flags: [...base.nonBlocking.flags, ...(extra.nonBlocking?.flags ?? [])],
