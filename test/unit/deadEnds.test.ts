@@ -65,25 +65,33 @@ test('dead ends: calls before an exit, and functions whose every path exits', as
     void die_via(const char *m) { die(m); }
     void maybe_die(int x) { if (x) abort(); log_msg("alive"); }
     void serve(void) { for (;;) { handle(); } }
+    void shutdown_now(void) { join_all(); exit(0); }
+    void bail(int code) { cleanup(); if (code) exit(EXIT_FAILURE); else exit(code); }
+    void bail_hard(void) { cleanup(); _exit(2); }
     int cmd(int argc) {
       CHECK(argc > 1);
       if (argc > 5) die_via("too many");
       maybe_die(argc);
       report();
       serve();
+      if (argc > 7) shutdown_now();
+      if (argc > 8) bail(argc);
+      if (argc > 9) bail_hard();
       return 0;
     }
   `);
   const a = await analyzeTree(dir, { workers: 0 });
   const p = a.program;
-  const dead = computeDeadEnds(p, redisModuleProfile.noReturn);
-  assert.deepEqual(dead.noReturnFunctions.map((f) => p.functions[f].name).sort(), ['die', 'die_via']);
+  const dead = computeDeadEnds(p, redisModuleProfile);
+  // exit(0) or a computed status may be a normal shutdown (its joins still count); exit(1) is not.
+  assert.deepEqual(dead.noReturnFunctions.map((f) => p.functions[f].name).sort(), ['bail_hard', 'die', 'die_via']);
   const cmd = p.idToIndex.get('cmd')!;
   const deadCalls = (fn: number) => (p.callEdges[fn] ?? []).map((edges, c) => [p.facts[fn]!.calls[c], edges] as const)
     .filter(([, edges]) => edges.some((ei) => dead.edges[ei])).map(([c]) => `${c.callee.k === 'name' ? c.callee.name : '?'}:${c.site.line}`);
   // CHECK's report() runs only when the assertion fails, right before abort(); die_via never returns.
   // maybe_die and serve return (or never finish without exiting): followed. The later report() is a normal call.
-  assert.deepEqual(deadCalls(cmd), ['report:10', 'abort:10', 'die_via:11']);
+  assert.deepEqual(deadCalls(cmd), ['report:13', 'abort:13', 'die_via:14', 'bail_hard:20']);
+  assert.deepEqual(deadCalls(p.idToIndex.get('bail')!), ['exit:10']);
   assert.deepEqual(deadCalls(p.idToIndex.get('die')!), ['log_msg:5', 'report:5', 'exit:5']);
 });
 

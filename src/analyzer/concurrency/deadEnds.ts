@@ -26,22 +26,31 @@ export interface DeadEnds {
 
 const cache = new WeakMap<LinkedProgram, DeadEnds>();
 
-/** The program's dead ends, computed once (with `noReturn`, else the list of the profile it was linked with). */
-export function deadEnds(program: LinkedProgram, noReturn?: readonly string[]): DeadEnds {
+/** What never returns: the profile's `noReturn` and `exits` lists. */
+export interface NoReturnApis { noReturn: readonly string[]; exits: readonly string[] }
+
+/** The program's dead ends, computed once (with `apis`, else those of the profile it was linked with). */
+export function deadEnds(program: LinkedProgram, apis?: NoReturnApis): DeadEnds {
   let d = cache.get(program);
-  if (!d) cache.set(program, (d = computeDeadEnds(program, noReturn ?? linkProfile(program)?.noReturn ?? [])));
+  if (!d) cache.set(program, (d = computeDeadEnds(program, apis ?? linkProfile(program) ?? { noReturn: [], exits: [] })));
   return d;
 }
 
-export function computeDeadEnds(program: LinkedProgram, noReturn: readonly string[]): DeadEnds {
-  const names = new Set(noReturn);
+/** `exit(1)`, `_exit(EXIT_FAILURE)`: a status that says the program failed. */
+const FAILURE_STATUS = /^\(*\s*(?:-?[1-9]\d*|0x0*[1-9a-f][0-9a-f]*|EXIT_FAILURE)\s*\)*$/i;
+
+export function computeDeadEnds(program: LinkedProgram, apis: NoReturnApis): DeadEnds {
+  const names = new Set(apis.noReturn);
+  const exits = new Set(apis.exits);
   const n = program.functions.length;
   const dies = new Uint8Array(n);
   program.functions.forEach((f, i) => { if (!program.facts[i] && names.has(f.name)) dies[i] = 1; });
 
   const callDies = (fn: number, call: number): boolean => {
-    const callee = program.facts[fn]!.calls[call]?.callee;
+    const c = program.facts[fn]!.calls[call];
+    const callee = c?.callee;
     if (callee?.k === 'name' && names.has(callee.name)) return true;
+    if (callee?.k === 'name' && exits.has(callee.name)) return FAILURE_STATUS.test(c.argTexts[0] ?? '');
     const edges = program.callEdges[fn]?.[call] ?? [];
     let any = false;
     for (const ei of edges) {
@@ -95,7 +104,7 @@ export function computeDeadEnds(program: LinkedProgram, noReturn: readonly strin
     if (program.facts[fn] && !mayDie.has(fn)) { mayDie.add(fn); queue.push(fn); }
   };
   program.facts.forEach((f, fn) => {
-    if (f?.calls.some((c) => c.callee.k === 'name' && names.has(c.callee.name))) consider(fn);
+    if (f?.calls.some((c) => c.callee.k === 'name' && (names.has(c.callee.name) || exits.has(c.callee.name)))) consider(fn);
   });
   dies.forEach((d, f) => { if (d) for (const ei of program.in[f] ?? []) consider(program.edgeFrom[ei]); });
   while (queue.length) {

@@ -56,7 +56,7 @@ export function analyzeConcurrency(program: LinkedProgram, profile: Profile): Co
   const started = performance.now();
   const phase = phaseTimer();
   // Before anything walks the calls: which of them lead only to a process exit (not followed).
-  const dead = deadEnds(program, profile.noReturn);
+  const dead = deadEnds(program, profile);
   const graph = new SyncGraph(program);
   const waitFinder = new WaitFinder(program, profile);
   const flows = new ObjectFlows(program, profile.threadCreators);

@@ -13,7 +13,7 @@ import type { Site } from '../graph';
  *   lock        NAME acquire=F[,F] release=F[,F] [try=F[,F]] [held-by-entries]
  *   blocking    FUNCTION [bounded]              calls to FUNCTION block until another thread acts
  *   gil-safe    API                             a host API that does not need the GIL
- *   noreturn    FUNCTION                        never returns (the process exits): calls on the way to it are not followed
+ *   noreturn    FUNCTION                        never returns (the process aborts or fails): calls on the way to it are not followed
  *   lock-op     FUNCTION acquire|try|release [arg=N] [mode=read|write]
  *                                               calls take/drop the lock object in argument N (a wrapper
  *                                               lockpath cannot see through, or a custom lock type)

@@ -86,6 +86,12 @@ export interface Profile {
    */
   noReturn: string[];
   /**
+   * Process exits that take the exit status as their first argument (`exit`, `_exit`): a failure
+   * status (a non-zero number, `EXIT_FAILURE`) makes them `noReturn`; `exit(0)` or a computed
+   * status may be a normal shutdown, whose joins and waits still count.
+   */
+  exits: string[];
+  /**
    * Calls that make a channel (fd, queue) non-blocking, with the argument holding it, and the
    * flag words that mean it (`fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(…, MSG_DONTWAIT)`).
    */
@@ -111,6 +117,7 @@ export function mergeProfiles(base: Profile, extra: Partial<Profile>): Profile {
     yields: [...base.yields, ...(extra.yields ?? [])],
     clocks: [...base.clocks, ...(extra.clocks ?? [])],
     noReturn: [...base.noReturn, ...(extra.noReturn ?? [])],
+    exits: [...base.exits, ...(extra.exits ?? [])],
     nonBlocking: {
       setters: [...base.nonBlocking.setters, ...(extra.nonBlocking?.setters ?? [])],
       flags: [...base.nonBlocking.flags, ...(extra.nonBlocking?.flags ?? [])],

@@ -106,9 +106,10 @@ export const redisModuleProfile: Profile = {
   ],
   sleeps: ['usleep', 'sleep', 'nanosleep', 'sched_yield', 'pthread_yield', 'thrd_yield', 'thrd_sleep', 'uv_sleep', 'clock_nanosleep', '_mm_pause', '__builtin_ia32_pause', 'cpu_relax', 'RedisModule_Yield'],
   yields: ['RedisModule_Yield'],
-  // libc's exits and aborts, the compiler's traps, assertion failures (glibc, BSD/macOS), err(3),
-  // and the module API's assertion handler (Redis aborts after its bug report).
-  noReturn: ['abort', 'exit', '_exit', '_Exit', 'quick_exit', '__builtin_trap', '__builtin_unreachable', '__assert_fail', '__assert_perror_fail', '__assert_rtn', '__assert', 'err', 'errx', 'verr', 'verrx', '__stack_chk_fail', 'RedisModule__Assert'],
+  // Abnormal ends: libc's abort, the compiler's traps, assertion failures (glibc, BSD/macOS),
+  // err(3), and the module API's assertion handler (Redis aborts after its bug report).
+  noReturn: ['abort', '__builtin_trap', '__builtin_unreachable', '__assert_fail', '__assert_perror_fail', '__assert_rtn', '__assert', 'err', 'errx', 'verr', 'verrx', '__stack_chk_fail', 'RedisModule__Assert'],
+  exits: ['exit', '_exit', '_Exit', 'quick_exit'],
   clocks: ['time', 'clock_gettime', 'gettimeofday', 'clock', 'uv_hrtime', 'uv_now', 'RedisModule_Milliseconds', 'RedisModule_Microseconds', 'RedisModule_MonotonicMicroseconds', 'RedisModule_CachedMicroseconds'],
   dispatchers: [
     {

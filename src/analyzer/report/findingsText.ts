@@ -88,6 +88,6 @@ export function findingToText(f: Finding, index: number): string {
 export function findingsToText(findings: readonly Finding[], summary: FindingsSummary): string {
   const parts = findings.map((f, i) => findingToText(f, i + 1));
   const counts = FINDING_CLASSES.map((c) => `${summary.counts[c]} ${c}`).join(', ');
-  parts.push(`${findings.length ? '' : 'no findings\n'}summary: ${counts}${summary.suppressed ? `, ${summary.suppressed} suppressed` : ''} (${summary.waits} waits found, ${summary.contexts} thread contexts; ${summary.locks.locks.length} locks, ${summary.locks.wrappers.length} lock wrappers, ${summary.locks.orderEdges} lock-order facts${summary.locks.cycleSearchTruncated ? '; the lock-cycle search hit its budget, so cycles may be missing' : ''}${summary.deadEnds?.calls ? `; ${summary.deadEnds.calls} calls on the way to a process exit not followed` : ''})`);
+  parts.push(`${findings.length ? '' : 'no findings\n'}summary: ${counts}${summary.suppressed ? `, ${summary.suppressed} suppressed` : ''} (${summary.waits} waits found, ${summary.contexts} thread contexts; ${summary.locks.locks.length} locks, ${summary.locks.wrappers.length} lock wrappers, ${summary.locks.orderEdges} lock-order facts${summary.locks.cycleSearchTruncated ? '; the lock-cycle search hit its budget, so cycles may be missing' : ''}${summary.deadEnds?.calls ? `; ${summary.deadEnds.calls} calls on the way to an abort or failed exit not followed` : ''})`);
   return parts.join('\n\n');
 }
