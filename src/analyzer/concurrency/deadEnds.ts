@@ -3,12 +3,14 @@ import { linkProfile } from '../link/linker';
 import type { Stmt } from '../model';
 
 /**
- * Calls made on the way to a process exit, which the concurrency analysis does not follow.
+ * Calls made on the way to an abnormal end of the process, which the concurrency analysis does
+ * not follow.
  *
  * A call is a dead end when the process cannot get past it: its callees never return (`abort`,
- * `exit`, the profile's `noReturn` list, and defined functions whose every path ends in one), or
- * every path from it ends in such a call before the function returns — `serverPanic(msg)`
- * (`_serverPanic(…), __builtin_unreachable()`), `log_fatal(…); abort();`. What such a call runs
+ * an assertion failure, the profile's `noReturn` list; `exit(1)` with a failure status; defined
+ * functions whose every path ends in one), or every path from it ends in such a call before the
+ * function returns — `serverPanic(msg)` (`_serverPanic(…), __builtin_unreachable()`),
+ * `log_fatal(…); abort();`. `exit(0)` may be a normal shutdown: its joins still count. What such a call runs
  * is a crash report: the locks it takes and the waits it makes happen while the process dies,
  * and following them joins every crash handler to every path that can fail an assertion (in
  * Redis' own tree, every lock-order finding went through the OOM handler's crash report). The

@@ -801,7 +801,7 @@ export class FileExtractor {
         const op = node.children[1]?.type;
         if (op === '&&' || op === '||') {
           // The right operand runs only when the left one does not decide: a branch.
-          const [left, right] = named(node);
+          const [left, right] = named(node).filter((k) => k.type !== 'comment');
           if (left) this.expression(left, ctx, out);
           const rhs: Stmt[] = [];
           if (right) this.expression(right, ctx, rhs);
