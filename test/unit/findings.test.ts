@@ -256,3 +256,12 @@ test('a lock a thread may hold from a caller: the lock-order evidence follows a 
   assert.deepEqual(pool.path.map((h) => h.to), ['py_job@pyjobs.c', 'publish_event@pyjobs.c']);
   assert.doesNotMatch(findingToText(findings[0], 0), /since the thread-root started/);
 });
+
+test('a counted GIL wrapper entered without the GIL returns holding it: the wait is under the GIL, not "maybe"', async () => {
+  // counted_acquire_wait_bad: the executor takes the GIL through gil_acquire() (locks at depth 0,
+  // counts the depth) in a job and spins there for a thread that needs the GIL.
+  const { findings } = await analyzeProject(path.join(root, 'counted_acquire_wait_bad'), { workers: 0 });
+  assert.deepEqual(findings.map((f) => [f.class, f.entry.function]), [['deadlock-risk', 'executor_main@gears.c']]);
+  assert.doesNotMatch(findings[0].message, /may be held/);
+  assert.deepEqual(findings[0].path.map((h) => [h.to, h.lockState]), [['flush_task@gears.c', 'not-held']]);
+});

@@ -260,7 +260,13 @@ class FindingBuilder {
     const starts = ctx.root !== null ? [ctx.root] : this.entriesReaching(w.fn, held);
     const out: Finding[] = [];
     for (const start of starts) {
-      const paths = this.branches(start, w.fn, held);
+      let paths = this.branches(start, w.fn, held);
+      // A thread starts without the lock and may take it on the way (in the job that waits, say):
+      // then the path to the wait is not held all along; follow the lock's state along it instead.
+      if (!paths.length && ctx.root !== null) {
+        const p = this.pathTakingLockOnTheWay(ctx, w);
+        if (p) paths = [p];
+      }
       if (!paths.length) continue;
       // One finding per entry and wait: the shortest path, and the other dispatch targets
       // (each setter behind FT.CONFIG, say) through which the entry also gets there.
@@ -275,6 +281,47 @@ class FindingBuilder {
     }
     return out;
   }
+
+  /**
+   * The shortest path from a thread's root to wait `w` along which the lock's state, followed call
+   * by call (each function entered in the state its caller passes), is held at the wait: a pool
+   * thread that takes the GIL in a job and waits there. Null when no path holds it at the wait.
+   */
+  private pathTakingLockOnTheWay(ctx: ThreadContext, w: WaitSite): number[] | null {
+    const root = ctx.root!;
+    const callIndex = this.graph.edgeCallIndex();
+    const parent = new Map<number, number>();
+    const queue: number[] = [];
+    for (const bit of [HELD, FREE]) if (ctx.entryMask & bit) { parent.set(root * 4 + bit, -1); queue.push(root * 4 + bit); }
+    const heldAtWait = (bit: number): boolean => {
+      const st = this.analysis.states(w.fn, bit);
+      return ((w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!]) & HELD) !== 0;
+    };
+    for (let qi = 0; qi < queue.length; qi++) {
+      const node = queue[qi];
+      const fn = node >> 2;
+      if (fn === w.fn && heldAtWait(node & 3)) {
+        const path: number[] = [];
+        for (let at = node; parent.get(at)! >= 0; at = this.program.edgeFrom[parent.get(at)!] * 4 + this.entryBits.get(at)!) path.push(parent.get(at)!);
+        return path.reverse();
+      }
+      const calls = this.analysis.states(fn, node & 3).calls;
+      for (const ei of this.graph.out[fn]) {
+        const m = calls[callIndex[ei]] ?? 0;
+        const to = this.program.edgeTo[ei];
+        for (const bit of [HELD, FREE]) {
+          if (!(m & bit) || parent.has(to * 4 + bit)) continue;
+          parent.set(to * 4 + bit, ei);
+          this.entryBits.set(to * 4 + bit, node & 3);
+          queue.push(to * 4 + bit);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** For a node of `pathTakingLockOnTheWay`'s search: the entry state of the caller it was reached from. */
+  private readonly entryBits = new Map<number, number>();
 
   private readonly mainAwaitedCache = new Map<WaitSite, AwaitedThread | null>();
 

@@ -112,6 +112,18 @@ export class LockStateAnalysis {
 
   // ------------------------------------------------------------------ summaries
 
+  /**
+   * Whether `fn` is a counted acquire wrapper: it takes the lock itself (not a try-lock), never
+   * releases it (not even through callees), and increments shared state (`lh->lockCounter++`,
+   * `depth++` on a thread-local): the depth of its thread's holding. A restore
+   * (`if (!s) return; PyEval_RestoreThread(s);`) counts nothing and may really not take it.
+   */
+  private countedAcquire(fn: number): boolean {
+    const roles = this.roles[fn] ?? [];
+    if (!roles.includes('acquire') || roles.includes('try') || this.wrapperKind(fn, MAX_WRAPPER_DEPTH) !== 'acquire') return false;
+    return (this.program.facts[fn]?.writes ?? []).some((w) => w.delta === 1 && w.loc.k !== 'local');
+  }
+
   private computeSummaries(): void {
     // Only functions that can reach a lock operation can change the state; the rest are identity.
     const relevant = this.functionsReachingLockOps();
@@ -120,7 +132,10 @@ export class LockStateAnalysis {
       let changed = false;
       for (const f of order) {
         const fromHeld = this.walkFunction(f, HELD).exit;
-        const fromFree = this.walkFunction(f, FREE).exit;
+        let fromFree = this.walkFunction(f, FREE).exit;
+        // A counted, re-entrant acquire wrapper (`if (depth == 0) lock(); depth++;`) skips the lock
+        // only when its thread already holds it: entered without it, it returns holding it.
+        if (fromFree === (HELD | FREE) && this.countedAcquire(f)) fromFree = HELD;
         const prev = this.summaries[f];
         // A function that never returns normally keeps the caller's state for what follows.
         const next: [Mask, Mask] = [fromHeld || HELD, fromFree || FREE];

@@ -141,7 +141,16 @@ export class Releasers {
       const producers = this.producerWrites(inspected, w.loop?.callSense);
       const keys = new Set([...read, ...inspected]);
       const out: { release: Release }[] = [];
-      for (const k of keys) for (const r of this.writers.get(k) ?? []) if (r.fn !== w.fn && !producers.has(r)) out.push({ release: r });
+      // Releases found only through a field of unknown struct type (`dst->u.avg.count` for a
+      // condition on `barrier->count`): kept for recall, unless counters that move do the release.
+      const typed = new Set<Release>();
+      for (const k of keys) {
+        for (const r of this.writers.get(k) ?? []) {
+          if (r.fn === w.fn || producers.has(r)) continue;
+          if (!k.startsWith('F:?.')) typed.add(r);
+          if (!out.some((o) => o.release === r)) out.push({ release: r });
+        }
+      }
       // A function that stores afresh into every one of the (several) locations the condition
       // reads (`barrier_init`: `count = n; received = 0`) sets the object up. When counters that
       // move (`received++`) exist, they are what releases the wait, and the set-up is no releaser:
@@ -152,7 +161,9 @@ export class Releasers {
         .filter((ws) => ws.length)
         .map((ws) => new Set(ws.filter((x) => !x.update).map((x) => x.fn)));
       const initializers = plainPerRead.length >= 2 ? plainPerRead.reduce((a, b) => new Set([...a].filter((fn) => b.has(fn)))) : new Set<number>();
-      const releasing = out.some((r) => r.release.update) ? out.filter((r) => r.release.update || !initializers.has(r.release.fn)) : out;
+      const counters = out.some((r) => r.release.update && typed.has(r.release));
+      const releasing = (out.some((r) => r.release.update) ? out.filter((r) => r.release.update || !initializers.has(r.release.fn)) : out)
+        .filter((r) => !counters || typed.has(r.release));
       // Counters that move before plain stores: the releaser named is evidence a reader acts on.
       return [...releasing.filter((r) => r.release.update), ...releasing.filter((r) => !r.release.update)];
     }
