@@ -290,7 +290,9 @@ class FindingBuilder {
   private pathTakingLockOnTheWay(ctx: ThreadContext, w: WaitSite): number[] | null {
     const root = ctx.root!;
     const callIndex = this.graph.edgeCallIndex();
+    // node (fn·4 + state on entry) → the edge it was reached by, and the caller's node.
     const parent = new Map<number, number>();
+    const from = new Map<number, number>();
     const queue: number[] = [];
     for (const bit of [HELD, FREE]) if (ctx.entryMask & bit) { parent.set(root * 4 + bit, -1); queue.push(root * 4 + bit); }
     const heldAtWait = (bit: number): boolean => {
@@ -302,7 +304,7 @@ class FindingBuilder {
       const fn = node >> 2;
       if (fn === w.fn && heldAtWait(node & 3)) {
         const path: number[] = [];
-        for (let at = node; parent.get(at)! >= 0; at = this.program.edgeFrom[parent.get(at)!] * 4 + this.entryBits.get(at)!) path.push(parent.get(at)!);
+        for (let at = node; parent.get(at)! >= 0; at = from.get(at)!) path.push(parent.get(at)!);
         return path.reverse();
       }
       const calls = this.analysis.states(fn, node & 3).calls;
@@ -312,16 +314,13 @@ class FindingBuilder {
         for (const bit of [HELD, FREE]) {
           if (!(m & bit) || parent.has(to * 4 + bit)) continue;
           parent.set(to * 4 + bit, ei);
-          this.entryBits.set(to * 4 + bit, node & 3);
+          from.set(to * 4 + bit, node);
           queue.push(to * 4 + bit);
         }
       }
     }
     return null;
   }
-
-  /** For a node of `pathTakingLockOnTheWay`'s search: the entry state of the caller it was reached from. */
-  private readonly entryBits = new Map<number, number>();
 
   private readonly mainAwaitedCache = new Map<WaitSite, AwaitedThread | null>();
 
