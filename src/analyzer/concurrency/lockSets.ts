@@ -110,10 +110,13 @@ export class LockSets {
         const mayExit = this.walk(f, released, null, join);
         // Returned-held must hold on every path: `if (x) lock(); …; if (x) unlock();` is no wrapper.
         const exit = new Set(this.walk(f, new Set(), null, meet).keys());
-        // …except that a function that takes a lock on some path and never releases it anywhere is a
-        // (re-entrant) acquire wrapper: `if (!mine->locked) rdlock(&l); mine->locked++;`.
+        // …except that a function that takes a lock on some path, never releases it anywhere and
+        // counts its thread's depth is a re-entrant acquire wrapper: `if (!mine->locked)
+        // rdlock(&l); mine->locked++;` skips the lock only when the thread holds it already. One
+        // that locks on its caller's say-so (`if (need) lock();`) is not (lock_order_conditional_gate_bad).
         const releasesHere = this.releasedKeysIn(f);
-        for (const k of mayExit.keys()) if (!releasesHere.has(splitKm(k).key)) exit.add(k);
+        const counts = (this.program.facts[f]?.writes ?? []).some((w) => w.delta === 1 && w.loc.k !== 'local');
+        if (counts) for (const k of mayExit.keys()) if (!releasesHere.has(splitKm(k).key)) exit.add(k);
         const next: EffectSummary = { exitHeld: exit, released };
         const prev = this.summaries[f];
         if (!prev || !sameSet(prev.exitHeld, next.exitHeld) || !sameSet(prev.released, next.released)) {
