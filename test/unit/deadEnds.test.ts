@@ -43,10 +43,15 @@ test('a conditional expression and && / || become branches, not a sequence', asy
     int pick(int a) { return a ? left() : right(); }
     void both(int a) { a && first() || second(); }
     void assert_like(int e) { (e) ? (void)0 : (report(), abort()); }
+    void commented(int a) { a /* first */ && first(); a || // else
+      second(); a & third(); }
+    void gnu(int a) { a ?: fallback(); }
   `);
   assert.equal(shape(facts, 'pick'), 'return(if(|left|right))');
   assert.equal(shape(facts, 'both'), 'if(|first|) if(|second|)');
   assert.equal(shape(facts, 'assert_like'), 'if(||report abort)');
+  assert.equal(shape(facts, 'commented'), 'if(|first|) if(|second|) third');
+  assert.equal(shape(facts, 'gnu'), 'if(||fallback)');
 });
 
 async function program(source: string, model?: string) {

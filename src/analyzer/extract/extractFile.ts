@@ -786,9 +786,11 @@ export class FileExtractor {
         // `c ? a() : b()` runs one branch: the calls of each are a branch of an `if`, so that a
         // lock, a wait or an exit in one of them (`likely(e) ? (void)0 : (assert_fail(), abort())`)
         // is not taken to run on every path.
-        const cond = field(node, 'condition');
-        const consequence = field(node, 'consequence');
-        const alternative = field(node, 'alternative');
+        // Positional, as elsewhere here (field lookups allocate): `c ? a : b`, or GNU `c ?: b`.
+        const kids = named(node).filter((k) => k.type !== 'comment');
+        const cond = kids[0];
+        const consequence = kids.length >= 3 ? kids[1] : undefined;
+        const alternative = kids.length >= 2 ? kids[kids.length - 1] : undefined;
         if (cond) this.expression(cond, ctx, out);
         const then: Stmt[] = [];
         const otherwise: Stmt[] = [];
@@ -798,17 +800,20 @@ export class FileExtractor {
         return;
       }
       case 'binary_expression': {
-        const op = node.children[1]?.type;
+        const kids = named(node).filter((k) => k.type !== 'comment');
+        const left = kids[0];
+        const right = kids[kids.length - 1];
+        // The operator, read from the text between the operands (cheaper than the child list).
+        const op = kids.length === 2 ? node.text.slice(left.endIndex - node.startIndex, right.startIndex - node.startIndex).replace(COMMENTS, '').trim() : '';
         if (op === '&&' || op === '||') {
           // The right operand runs only when the left one does not decide: a branch.
-          const [left, right] = named(node).filter((k) => k.type !== 'comment');
           if (left) this.expression(left, ctx, out);
           const rhs: Stmt[] = [];
           if (right) this.expression(right, ctx, rhs);
           if (rhs.length) out.push({ s: 'if', line: this.lineOf(node, ctx), cond: [], then: rhs, else: [] });
           return;
         }
-        for (const c of named(node)) this.expression(c, ctx, out);
+        for (const c of kids) this.expression(c, ctx, out);
         return;
       }
       case 'unary_expression':
@@ -1307,6 +1312,9 @@ function collectLocalNames(node: SyntaxNode, locals: ReadonlyMap<string, string>
 }
 
 /** Expression kinds whose subtrees can be skipped when their text holds nothing to record. */
+/** C comments, to read an operator between two operands. */
+const COMMENTS = /\/\*[\s\S]*?\*\/|\/\/[^\n]*/g;
+
 const SKIPPABLE = new Set([
   'binary_expression', 'unary_expression', 'parenthesized_expression', 'subscript_expression', 'field_expression',
   'conditional_expression', 'comma_expression', 'cast_expression', 'pointer_expression', 'argument_list',
