@@ -21,6 +21,12 @@ const GIL_FREE_APIS = [
   'ClusterKeySlot', 'ClusterKeySlotC', 'ShardingGetKeySlot', 'ShardingGetSlotRange', 'ClusterFreeSlotRanges', 'ClusterCanonicalKeyNameInSlot',
   // Local to the (thread-safe) context they are given.
   'GetSelectedDb', 'SelectDb',
+  // Accessors of objects the module holds (a blocked client's private data, its handle in a
+  // context, a scan cursor): plain field reads and writes, allocation and free in Redis' module.c.
+  'BlockClientGetPrivateData', 'BlockClientSetPrivateData', 'GetBlockedClientHandle', 'GetBlockedClientReadyKey',
+  'ScanCursorCreate', 'ScanCursorDestroy', 'ScanCursorRestart',
+  // An error reply, buffered like the ReplyWith* calls.
+  'WrongArity',
   // Called in a forked child, where there is no GIL to hold.
   'SendChildHeartbeat', 'ExitFromChild',
   'GetApi', 'IsModuleNameBusy', 'GetContextFlagsAll', 'GetKeyspaceNotificationFlagsAll', 'GetServerVersion', 'GetTypeMethodVersion',
