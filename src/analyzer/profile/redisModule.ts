@@ -27,6 +27,11 @@ const GIL_FREE_APIS = [
   'ScanCursorCreate', 'ScanCursorDestroy', 'ScanCursorRestart',
   // An error reply, buffered like the ReplyWith* calls.
   'WrongArity',
+  // A call reply is the module's own parsed copy: reading and freeing it needs no GIL (Redis'
+  // helloblock.c example reads its SCAN reply after ThreadSafeContextUnlock).
+  'CallReplyType', 'CallReplyLength', 'CallReplyArrayElement', 'CallReplyInteger', 'CallReplyDouble', 'CallReplyBool',
+  'CallReplyBigNumber', 'CallReplyVerbatim', 'CallReplySetElement', 'CallReplyMapElement', 'CallReplyAttribute',
+  'CallReplyAttributeElement', 'CallReplyStringPtr', 'CallReplyProto', 'CreateStringFromCallReply', 'FreeCallReply',
   // Called in a forked child, where there is no GIL to hold.
   'SendChildHeartbeat', 'ExitFromChild',
   'GetApi', 'IsModuleNameBusy', 'GetContextFlagsAll', 'GetKeyspaceNotificationFlagsAll', 'GetServerVersion', 'GetTypeMethodVersion',
