@@ -144,11 +144,12 @@ export class Releasers {
       // Releases found only through a field of unknown struct type (`dst->u.avg.count` for a
       // condition on `barrier->count`): kept for recall, unless counters that move do the release.
       const typed = new Set<Release>();
+      const seen = new Set<Release>();
       for (const k of keys) {
         for (const r of this.writers.get(k) ?? []) {
           if (r.fn === w.fn || producers.has(r)) continue;
           if (!k.startsWith('F:?.')) typed.add(r);
-          if (!out.some((o) => o.release === r)) out.push({ release: r });
+          if (!seen.has(r)) { seen.add(r); out.push({ release: r }); }
         }
       }
       // A function that stores afresh into every one of the (several) locations the condition
