@@ -9,6 +9,7 @@ import { WaitFinder } from './waits';
 import { Releasers } from './releasers';
 import type { Release } from './releasers';
 import { SyncGraph, pathFromAny } from './syncGraph';
+import { StatePaths } from './statePaths';
 import { deadEnds } from './deadEnds';
 import { ObjectFlows } from './objectFlows';
 import { PoolInstances, poolName } from './poolInstances';
@@ -288,39 +289,18 @@ class FindingBuilder {
    * thread that takes the GIL in a job and waits there. Null when no path holds it at the wait.
    */
   private pathTakingLockOnTheWay(ctx: ThreadContext, w: WaitSite): number[] | null {
-    const root = ctx.root!;
-    const callIndex = this.graph.edgeCallIndex();
-    // node (fn·4 + state on entry) → the edge it was reached by, and the caller's node.
-    const parent = new Map<number, number>();
-    const from = new Map<number, number>();
-    const queue: number[] = [];
-    for (const bit of [HELD, FREE]) if (ctx.entryMask & bit) { parent.set(root * 4 + bit, -1); queue.push(root * 4 + bit); }
-    const heldAtWait = (bit: number): boolean => {
+    let search = this.statePaths.get(ctx);
+    if (!search) this.statePaths.set(ctx, (search = new StatePaths(this.program, [this.analysis], [ctx.root!], [ctx.entryMask])));
+    for (const bit of [FREE, HELD]) {
       const st = this.analysis.states(w.fn, bit);
-      return ((w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!]) & HELD) !== 0;
-    };
-    for (let qi = 0; qi < queue.length; qi++) {
-      const node = queue[qi];
-      const fn = node >> 2;
-      if (fn === w.fn && heldAtWait(node & 3)) {
-        const path: number[] = [];
-        for (let at = node; parent.get(at)! >= 0; at = from.get(at)!) path.push(parent.get(at)!);
-        return path.reverse();
-      }
-      const calls = this.analysis.states(fn, node & 3).calls;
-      for (const ei of this.graph.out[fn]) {
-        const m = calls[callIndex[ei]] ?? 0;
-        const to = this.program.edgeTo[ei];
-        for (const bit of [HELD, FREE]) {
-          if (!(m & bit) || parent.has(to * 4 + bit)) continue;
-          parent.set(to * 4 + bit, ei);
-          from.set(to * 4 + bit, node);
-          queue.push(to * 4 + bit);
-        }
-      }
+      if (!((w.loop ? st.loops.get(w.loop) ?? 0 : st.calls[w.call!]) & HELD)) continue;
+      const steps = search.pathTo(w.fn, [bit]);
+      if (steps) return steps.slice(1).map((x) => x.edge);
     }
     return null;
   }
+
+  private readonly statePaths = new Map<ThreadContext, StatePaths>();
 
   private readonly mainAwaitedCache = new Map<WaitSite, AwaitedThread | null>();
 

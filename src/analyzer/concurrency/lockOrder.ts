@@ -9,9 +9,10 @@ import type { LockStateAnalysis, ThreadContext } from './lockState';
 import { describeLock, globalLockKey, modesConflict } from './lockOps';
 import type { LockOps } from './lockOps';
 import type { LockSets, OrderEdge } from './lockSets';
+import { StatePaths } from './statePaths';
 import { splitKm } from './lockSets';
 import { pathFromAny } from './syncGraph';
-import { edgeCallIndex, entryOf, followedEdges } from './programLookups';
+import { edgeCallIndex, entryOf } from './programLookups';
 import type { SyncGraph } from './syncGraph';
 import type { Finding, LockMode, PathHop, ThreadTrace } from './types';
 
@@ -342,22 +343,20 @@ export class LockOrderChecker {
     const g = this.globalStates(key, ctx);
     if (!g || !g.ctx.reached[fn]) return null;
     const h = freeKey !== undefined ? this.globalStates(freeKey, ctx) : null;
-    const search = this.entrySearch(g, h);
+    const search = this.statePaths(g, h);
     for (const bit of [FREE, HELD]) {
       if (!(g.lock.analysis.states(fn, bit).calls[call] & HELD)) continue;
-      for (const hBit of h ? [FREE, HELD] : [0]) {
-        if (h && !(h.lock.analysis.states(fn, hBit).calls[call] & FREE)) continue;
-        const node = fn * 16 + bit * 4 + hBit;
-        if (!search.has(node)) continue;
-        const nodes: { fn: number; bit: number; edge: number }[] = [];
-        for (let at = node; at >= 0; at = search.get(at)!.from) nodes.unshift({ fn: at >> 4, bit: (at >> 2) & 3, edge: search.get(at)!.edge });
-        const path = nodes.slice(1).map((n) => n.edge);
+      for (const hBit of h ? [FREE, HELD] : [null]) {
+        if (h && !(h.lock.analysis.states(fn, hBit!).calls[call] & FREE)) continue;
+        const steps = search.pathTo(fn, hBit === null ? [bit] : [bit, hBit]);
+        if (!steps) continue;
+        const path = steps.slice(1).map((st) => st.edge);
         // The last function on the path entered without the lock took it before the call that led on.
-        const last = nodes.map((n) => n.bit).lastIndexOf(FREE);
-        if (last < 0) return { start: nodes[0].fn, path, taken: null };
-        const before = last === nodes.length - 1 ? call : this.callIndexOf(nodes[last + 1].edge);
-        const taken = this.takingCall(g.lock, nodes[last].fn, before);
-        if (taken) return { start: nodes[0].fn, path, taken };
+        const last = steps.map((st) => st.bits[0]).lastIndexOf(FREE);
+        if (last < 0) return { start: steps[0].fn, path, taken: null };
+        const before = last === steps.length - 1 ? call : this.callIndexOf(steps[last + 1].edge);
+        const taken = this.takingCall(g.lock, steps[last].fn, before);
+        if (taken) return { start: steps[0].fn, path, taken };
       }
     }
     return null;
@@ -369,55 +368,21 @@ export class LockOrderChecker {
     return lock && gctx ? { lock, ctx: gctx } : null;
   }
 
-  /**
-   * Breadth-first over (function, state of `g` on entry, state of `h` on entry) from the context's
-   * start: node (fn·16 + g·4 + h) → how it was reached.
-   */
-  private entrySearch(g: { lock: GlobalLockStates; ctx: ThreadContext }, h: { lock: GlobalLockStates; ctx: ThreadContext } | null): Map<number, { from: number; edge: number }> {
+  /** Paths of the context following `g`'s state (and `h`'s), computed once per pair of locks and context. */
+  private statePaths(g: { lock: GlobalLockStates; ctx: ThreadContext }, h: { lock: GlobalLockStates; ctx: ThreadContext } | null): StatePaths {
     const cacheKey = `${globalLockKey(g.lock.lock.lock)}\u0000${h ? globalLockKey(h.lock.lock.lock) : ''}\u0000${g.ctx.id}`;
-    const cached = this.searches.get(cacheKey);
-    if (cached) return cached;
-    const seen = new Map<number, { from: number; edge: number }>();
-    const queue: number[] = [];
-    const visit = (node: number, from: number, edge: number) => {
-      if (seen.has(node)) return;
-      seen.set(node, { from, edge });
-      queue.push(node);
-    };
-    const bits = (mask: number): number[] => [HELD, FREE].filter((b) => mask & b);
-    const hBits = (mask: number): number[] => (h ? bits(mask) : [0]);
-    const starts = g.ctx.root !== null ? [g.ctx.root] : this.contexts.find((c) => c.id === g.ctx.id)?.starts ?? [];
-    for (const s of starts) {
-      if (!this.program.facts[s]) continue;
-      for (const b of bits(g.ctx.entryMask)) for (const hb of hBits(h?.ctx.entryMask ?? 0)) visit(s * 16 + b * 4 + hb, -1, -1);
+    let search = this.searches.get(cacheKey);
+    if (!search) {
+      const starts = g.ctx.root !== null ? [g.ctx.root] : this.contexts.find((c) => c.id === g.ctx.id)?.starts ?? [];
+      // A restore of `h` whose saves released nothing on this path takes nothing: not a way to a take of `h`.
+      const skip = h ? (fn: number, call: number, bits: readonly number[]) => this.restoreTakesNothing(h.lock, fn, call, bits[1]) : undefined;
+      search = new StatePaths(this.program, h ? [g.lock.analysis, h.lock.analysis] : [g.lock.analysis], starts, h ? [g.ctx.entryMask, h.ctx.entryMask] : [g.ctx.entryMask], skip);
+      this.searches.set(cacheKey, search);
     }
-    for (let qi = 0; qi < queue.length; qi++) {
-      const node = queue[qi];
-      const f = node >> 4;
-      const gCalls = g.lock.analysis.states(f, (node >> 2) & 3).calls;
-      const hCalls = h ? h.lock.analysis.states(f, node & 3).calls : null;
-      (this.program.callEdges[f] ?? []).forEach((edges, c) => {
-        const m = gCalls[c];
-        const hm = hCalls ? hCalls[c] : 0;
-        if (!m || (hCalls && !hm)) return;
-        // A restore of `h` whose saves released nothing on this path takes nothing: not a way to a take of `h`.
-        if (h && this.restoreTakesNothing(h.lock, f, c, node & 3)) return;
-        for (const ei of edges) {
-          const t = this.program.edgeTo[ei];
-          if (!this.syncEdge[ei] || !this.program.facts[t]) continue;
-          for (const b of bits(m)) for (const hb of hBits(hm)) visit(t * 16 + b * 4 + hb, node, ei);
-        }
-      });
-    }
-    this.searches.set(cacheKey, seen);
-    return seen;
+    return search;
   }
 
-  private readonly searches = new Map<string, Map<number, { from: number; edge: number }>>();
-
-  private get syncEdge(): boolean[] {
-    return followedEdges(this.program);
-  }
+  private readonly searches = new Map<string, StatePaths>();
 
   /**
    * The call of `fn` (entered without the lock) that took it before call `before`: the nearest
