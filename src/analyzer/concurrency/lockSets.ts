@@ -3,7 +3,7 @@ import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
 import type { Assumption } from './guards';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
-import { syncCallTargets } from './programLookups';
+import { countsDepth, syncCallTargets } from './programLookups';
 import type { LockOps } from './lockOps';
 import type { LockMode } from './types';
 
@@ -115,8 +115,7 @@ export class LockSets {
         // rdlock(&l); mine->locked++;` skips the lock only when the thread holds it already. One
         // that locks on its caller's say-so (`if (need) lock();`) is not (lock_order_conditional_gate_bad).
         const releasesHere = this.releasedKeysIn(f);
-        const counts = (this.program.facts[f]?.writes ?? []).some((w) => w.delta === 1 && w.loc.k !== 'local');
-        if (counts) for (const k of mayExit.keys()) if (!releasesHere.has(splitKm(k).key)) exit.add(k);
+        if (countsDepth(this.program, f)) for (const k of mayExit.keys()) if (!releasesHere.has(splitKm(k).key)) exit.add(k);
         const next: EffectSummary = { exitHeld: exit, released };
         const prev = this.summaries[f];
         if (!prev || !sameSet(prev.exitHeld, next.exitHeld) || !sameSet(prev.released, next.released)) {

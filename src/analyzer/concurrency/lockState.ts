@@ -1,7 +1,7 @@
 import type { Stmt } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
-import { syncCallTargets } from './programLookups';
+import { countsDepth, syncCallTargets } from './programLookups';
 import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
 import type { Assumption } from './guards';
 import type { LockApi } from '../profile/profile';
@@ -121,7 +121,7 @@ export class LockStateAnalysis {
   private countedAcquire(fn: number): boolean {
     const roles = this.roles[fn] ?? [];
     if (!roles.includes('acquire') || roles.includes('try') || this.wrapperKind(fn, MAX_WRAPPER_DEPTH) !== 'acquire') return false;
-    return (this.program.facts[fn]?.writes ?? []).some((w) => w.delta === 1 && w.loc.k !== 'local');
+    return countsDepth(this.program, fn);
   }
 
   private computeSummaries(): void {

@@ -26,6 +26,15 @@ export function entryOf(program: LinkedProgram, start: number, threadRoot: boole
   return { function: f.id, kind: e.kind, api: e.api, site: e.site, ...(e.name ? { name: e.name } : {}) };
 }
 
+/**
+ * Whether a function increments shared state (`depth++` on a thread-local, `lh->lockCounter++`):
+ * a lock wrapper that does counts its thread's holding, so it skips the lock only when the thread
+ * holds it already (the lock-state and lock-set analyses both rely on this).
+ */
+export function countsDepth(program: LinkedProgram, fn: number): boolean {
+  return (program.facts[fn]?.writes ?? []).some((w) => w.delta === 1 && w.loc.k !== 'local');
+}
+
 const followedCache = new WeakMap<LinkedProgram, boolean[]>();
 
 /**
