@@ -141,7 +141,7 @@ export class Releasers {
       const producers = this.producerWrites(inspected, w.loop?.callSense);
       const keys = new Set([...read, ...inspected]);
       const out: { release: Release }[] = [];
-      // Releases found only through a field of unknown struct type (`dst->u.avg.count` for a
+      // Releases found only through a field of unknown struct type (`view->count` through a mirror for a
       // condition on `barrier->count`): kept for recall, unless counters that move do the release.
       const typed = new Set<Release>();
       const seen = new Set<Release>();

@@ -7,7 +7,7 @@ import { expandText } from '../macros';
 import type { ExpansionResult } from '../macros';
 import { LineIndex, blankCommentsAndStrings, knrHeader, matchParen, nextSignificant } from './textScan';
 import {
-  baseTypeName, compactText, declaratorName, field, functionDeclaratorOf, hasStorageClass, isArrayDeclarator,
+  baseTypeName, compactText, declaratorName, field, functionDeclaratorOf, hasStorageClass, isArrayDeclarator, isPointerDeclarator, isUntaggedAggregate,
   isFunctionPointerDeclarator, named, stripParens,
 } from './syntaxHelpers';
 
@@ -175,7 +175,10 @@ export class FileExtractor {
     if (typeNode) this.collectStructs(typeNode, firstName);
   }
 
-  /** Records struct/union definitions (nested ones too), keyed by tag or, if anonymous, by typedef name. */
+  /**
+   * Records struct/union definitions (nested ones too), keyed by tag or, if it has none, by the
+   * name given (a typedef's, or one `anonymousTypeName` made up).
+   */
   private collectStructs(node: SyntaxNode, typedefName: string | null): void {
     if (node.type !== 'struct_specifier' && node.type !== 'union_specifier') return;
     const body = field(node, 'body');
@@ -183,18 +186,69 @@ export class FileExtractor {
     const tag = field(node, 'name');
     const key = tag ? tag.text : typedefName;
     const struct: StructFacts = { key: key ?? '', kind: node.type === 'union_specifier' ? 'union' : 'struct', fields: [], site: this.site(node) };
+    this.collectFields(body, key, struct.fields, 0);
+    if (key) this.facts.structs.push(struct);
+  }
+
+  /**
+   * The fields declared in a struct or union body. A member of an untagged aggregate type gets a
+   * type of its own (`S::member`), so that `e->v.val` and `s->u.val` are told apart instead of
+   * meeting under the field name `val`; an unnamed member (C11 `union { … };`) adds its fields to
+   * the enclosing aggregate, where C code reaches them.
+   */
+  private collectFields(body: SyntaxNode, key: string | null, fields: StructFacts['fields'], depth: number): void {
     for (const decl of named(body)) {
       if (decl.type !== 'field_declaration') continue;
       const typeNode = field(decl, 'type');
-      const type = baseTypeName(typeNode);
       const declarators = named(decl).filter((c) => c !== typeNode && (c.type.endsWith('declarator') || c.type === 'field_identifier'));
+      let type = baseTypeName(typeNode);
+      if (typeNode && isUntaggedAggregate(typeNode)) {
+        const innerBody = field(typeNode, 'body')!;
+        if (!declarators.length) {
+          if (depth < 8) this.collectFields(innerBody, key, fields, depth + 1);
+          continue;
+        }
+        const first = declaratorName(declarators[0]);
+        type = key && first && !declarators.some(isPointerDeclarator) ? `${key}::${first.text}` : '';
+        this.collectStructs(typeNode, type || null);
+      } else if (typeNode) this.collectStructs(typeNode, null);
       for (const d of declarators) {
         const id = declaratorName(d);
-        if (id) struct.fields.push({ name: id.text, type, isFunctionPointer: isFunctionPointerDeclarator(d) });
+        if (id) fields.push({ name: id.text, type, isFunctionPointer: isFunctionPointerDeclarator(d) });
       }
-      if (typeNode) this.collectStructs(typeNode, null);
     }
-    if (key) this.facts.structs.push(struct);
+  }
+
+  /**
+   * The type of a variable declared with an aggregate type written in place: the definition is
+   * recorded, an untagged one under a name made after the variable (`x@file`, or `fn::x@file` for
+   * a local), so that its fields — a command table's handlers, say — are keyed by that type, not
+   * by field name only. A pointer to an untagged type, or to a struct defined inside the function,
+   * stays untyped (its fields match by name): such a type is mostly a mirror through which C code
+   * reads memory of another type it is handed as `void *` (`struct m { … } *m = (void *)p;`, as
+   * Redis reads a module's type methods).
+   */
+  private declaredType(typeNode: SyntaxNode | null, declarators: readonly SyntaxNode[], ctx: BodyContext | null): string {
+    if (!typeNode) return '';
+    const aggregate = typeNode.type === 'struct_specifier' || typeNode.type === 'union_specifier';
+    const untagged = isUntaggedAggregate(typeNode);
+    const recordable = !ctx || (!ctx.macro && !ctx.remap);
+    const localTags = ctx ? this.localUse.get(ctx.fn)?.structTags : undefined;
+    if (aggregate && !untagged) {
+      const tag = field(typeNode, 'name')!.text;
+      if (field(typeNode, 'body')) {
+        if (recordable) this.collectStructs(typeNode, null);
+        localTags?.add(tag);
+      }
+      return localTags?.has(tag) && declarators.some(isPointerDeclarator) ? '' : tag;
+    }
+    if (!untagged) return baseTypeName(typeNode);
+    if (declarators.some(isPointerDeclarator) || !recordable) return '';
+    const first = declarators.map((d) => declaratorName(d)).find((id) => id);
+    if (!first) return '';
+    const name = `${ctx ? `${ctx.fn.name}::` : ''}${first.text}@${this.file}`;
+    this.collectStructs(typeNode, name);
+    return name;
   }
 
   private topLevelDeclaration(node: SyntaxNode): void {
@@ -232,8 +286,7 @@ export class FileExtractor {
   /** Globals and prototypes a declaration makes; `withBodies`: also its struct definitions and initializers. */
   private declarationFacts(node: SyntaxNode, siteOf: (n: SyntaxNode) => Site, withBodies: boolean): void {
     const typeNode = field(node, 'type');
-    if (typeNode && withBodies) this.collectStructs(typeNode, null);
-    const type = baseTypeName(typeNode);
+    const type = withBodies ? this.declaredType(typeNode, named(node).filter((d) => d !== typeNode && d.type.endsWith('declarator')), null) : baseTypeName(typeNode);
     const isStatic = hasStorageClass(node, 'static');
     const isExtern = hasStorageClass(node, 'extern');
     for (const decl of named(node)) {
@@ -434,7 +487,7 @@ export class FileExtractor {
     const ctx: BodyContext = { fn, locals: new Map() };
     if (spec.macroSite) ctx.macro = { name: spec.definedByMacro ?? '', site: spec.macroSite, skip: new Set() };
     for (const p of spec.params) if (p.name) ctx.locals.set(p.name, p.type);
-    const use: LocalUse = { declared: new Map(spec.params.filter((p) => p.name).map((p) => [p.name, 1])), unstable: new Set(), guards: new Set() };
+    const use: LocalUse = { declared: new Map(spec.params.filter((p) => p.name).map((p) => [p.name, 1])), unstable: new Set(), guards: new Set(), structTags: new Set() };
     this.localUse.set(fn, use);
     const repaired = spec.macroSite ? null : this.repairBody(spec.body);
     if (repaired) {
@@ -554,6 +607,11 @@ export class FileExtractor {
         return;
       case 'declaration':
         this.localDeclaration(node, ctx, out);
+        return;
+      case 'struct_specifier':
+      case 'union_specifier':
+        // `struct ops { … };` inside a function (positions are the file's only outside macros and repairs).
+        this.declaredType(node, [], ctx);
         return;
       case 'expression_statement':
         for (const c of named(node)) this.expression(c, ctx, out);
@@ -691,7 +749,7 @@ export class FileExtractor {
 
   private localDeclaration(node: SyntaxNode, ctx: BodyContext, out: Stmt[]): void {
     const typeNode = field(node, 'type');
-    const type = baseTypeName(typeNode);
+    const type = this.declaredType(typeNode, named(node).filter((d) => d !== typeNode && (d.type.endsWith('declarator') || d.type === 'identifier')), ctx);
     for (const decl of named(node)) {
       if (decl === typeNode || !(decl.type.endsWith('declarator') || decl.type === 'identifier')) continue;
       const id = declaratorName(decl);
@@ -731,14 +789,18 @@ export class FileExtractor {
       if (element.type === 'initializer_pair') {
         const designators = named(element).filter((c) => c !== field(element, 'value'));
         const value = field(element, 'value');
-        const fieldDesignator = [...designators].reverse().find((d) => d.type === 'field_designator' || d.type === 'field_identifier');
-        const fieldName = fieldDesignator ? (named(fieldDesignator)[0] ?? fieldDesignator).text : null;
+        // `.hooks.probe = f`: the field `probe` of the member `hooks` (array designators on the
+        // way, `.ops[1].cb`, stay the same abstract location).
+        const fieldNames = designators.filter((d) => d.type === 'field_designator' || d.type === 'field_identifier').map((d) => (named(d)[0] ?? d).text);
+        const fieldName = fieldNames.length ? fieldNames[fieldNames.length - 1] : null;
+        let owner = base;
+        for (let i = 0; i < fieldNames.length - 1; i++) owner = { t: 'field', of: owner, field: fieldNames[i] };
         if (value && fieldName) {
-          const loc: Loc = { k: 'field', base, field: fieldName };
+          const loc: Loc = { k: 'field', base: owner, field: fieldName };
           // `.vars = { {…}, {…} }`: a field that is an array of structs.
           const isArrayOfLists = value.type === 'initializer_list' && named(value).length > 0 && named(value).every((c) => c.type === 'initializer_list' || c.type === 'comment');
-          if (value.type === 'initializer_list') this.initializerFlows(loc, { t: 'field', of: base, field: fieldName }, isArrayOfLists, value, flows, ctx, depth + 1);
-          else this.initializerFlows(loc, base, false, value, flows, ctx, depth + 1);
+          if (value.type === 'initializer_list') this.initializerFlows(loc, { t: 'field', of: owner, field: fieldName }, isArrayOfLists, value, flows, ctx, depth + 1);
+          else this.initializerFlows(loc, owner, false, value, flows, ctx, depth + 1);
         } else if (value) {
           // `[i] = x`: an array element, the same abstract location as the array.
           this.initializerFlows(target, base, isArray, value, flows, ctx, depth + 1);
@@ -1334,6 +1396,8 @@ interface LocalUse {
   unstable: Set<string>;
   /** Locals some `if` tests on its own. */
   guards: Set<string>;
+  /** Tags of the structs and unions defined in the function. */
+  structTags: Set<string>;
 }
 
 const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);

@@ -100,6 +100,17 @@ export function isArrayDeclarator(decl: SyntaxNode | null): boolean {
   return false;
 }
 
+/** `*p`, `(*p)[4]`, `p = …` with a pointer declarator: the variable holds a pointer. */
+export function isPointerDeclarator(decl: SyntaxNode | null): boolean {
+  let cur = decl;
+  for (let guard = 0; cur && guard < 64; guard++) {
+    if (cur.type === 'pointer_declarator') return true;
+    if (cur.type === 'init_declarator' || cur.type === 'array_declarator' || cur.type === 'parenthesized_declarator') { cur = field(cur, 'declarator') ?? cur.namedChildren[0] ?? null; continue; }
+    return false;
+  }
+  return false;
+}
+
 /**
  * The name that keys a type's fields: `struct job *` → `job`, `const job_t` → `job_t`.
  * Typedef chains are resolved later by the linker, which sees every file.
@@ -141,4 +152,9 @@ export function stripParens(node: SyntaxNode): SyntaxNode {
     cur = inner;
   }
   return cur;
+}
+
+/** A struct or union written with a body and no tag: `struct { … }`. */
+export function isUntaggedAggregate(typeNode: SyntaxNode): boolean {
+  return (typeNode.type === 'struct_specifier' || typeNode.type === 'union_specifier') && !field(typeNode, 'name') && !!field(typeNode, 'body');
 }
