@@ -350,6 +350,22 @@ class Linker {
     }
   }
 
+  /**
+   * Whether a location can hold a function address: not a field declared with a struct, character
+   * or integer type (`Proto **p`, `int count`). Reads through an unknown type see every field of
+   * their name; without this, a `void *` that met a function anywhere spread through every
+   * struct's field of that name (Lua's `Proto.p` receiving Redis' module API table via jemalloc's
+   * trace record `ut.p`).
+   */
+  private mayHoldFunction(loc: Loc, file: string): boolean {
+    if (loc.k !== 'field' && loc.k !== 'posField') return true;
+    const sk = this.symbols.structKeyOf(loc.base, file);
+    if (!sk) return true;
+    const fields = this.symbols.structs.get(sk)!.fields;
+    const f = loc.k === 'field' ? fields.find((x) => x.name === loc.field) : fields[loc.index];
+    return !f || f.isFunctionPointer || this.symbols.mayHoldFunction(f.type);
+  }
+
   private noteFieldKey(field: string, key: string): void {
     let set = this.fieldKeysByName.get(field);
     if (!set) this.fieldKeysByName.set(field, (set = new Set()));
@@ -402,7 +418,7 @@ class Linker {
     for (const f of this.files) {
       for (const flow of f.globalFlows) {
         const key = this.locKey(flow.to, -1, f.file);
-        if (!key) continue;
+        if (!key || !this.mayHoldFunction(flow.to, f.file)) continue;
         if (key.startsWith('G:')) this.globalsWithFlows.add(key);
         pending.push(() => this.flowInto(this.solver.node(key), flow.from, -1, f.file));
       }
@@ -411,7 +427,7 @@ class Linker {
         for (const name of fn.addressTaken) this.addressTaken.add(name);
         for (const flow of fn.flows) {
           const key = this.locKey(flow.to, fnIdx, f.file);
-          if (!key) continue;
+          if (!key || !this.mayHoldFunction(flow.to, f.file)) continue;
           if (key.startsWith('G:')) this.globalsWithFlows.add(key);
           pending.push(() => this.flowInto(this.solver.node(key), flow.from, fnIdx, f.file));
         }
