@@ -101,13 +101,13 @@ export class Releasers {
       let type: string | undefined;
       if (loc.k === 'field') {
         const sk = symbols.structKeyOf(loc.base, file);
-        type = sk ? symbols.structs.get(sk)!.fields.find((f) => f.name === loc.field)?.type : undefined;
+        type = sk ? symbols.structFor(sk, file)!.fields.find((f) => f.name === loc.field)?.type : undefined;
       } else if (loc.k === 'global') {
         type = symbols.globalNamed(loc.name, file)?.facts.type;
       }
       const struct = structOf(type);
       if (!struct) continue;
-      const structs = [struct, ...symbols.structs.get(struct)!.fields.map((f) => structOf(f.type)).filter((t): t is string => !!t && t !== struct)];
+      const structs = [struct, ...symbols.structFor(struct, file)!.fields.map((f) => structOf(f.type)).filter((t): t is string => !!t && t !== struct)];
       for (const st of new Set(structs)) out.push(...(this.writersByStruct.get(st) ?? []));
     }
     return out;

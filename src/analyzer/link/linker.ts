@@ -336,7 +336,7 @@ class Linker {
       }
       case 'posField': {
         const sk = this.symbols.structKeyOf(loc.base, file);
-        const f = sk ? this.symbols.structs.get(sk)!.fields[loc.index] : undefined;
+        const f = sk ? this.symbols.structFor(sk, file)!.fields[loc.index] : undefined;
         if (!f) return null;
         const key = `F:${sk}.${f.name}`;
         this.noteFieldKey(f.name, key);
@@ -361,7 +361,7 @@ class Linker {
     if (loc.k !== 'field' && loc.k !== 'posField') return true;
     const sk = this.symbols.structKeyOf(loc.base, file);
     if (!sk) return true;
-    const fields = this.symbols.structs.get(sk)!.fields;
+    const fields = this.symbols.structFor(sk, file)!.fields;
     const f = loc.k === 'field' ? fields.find((x) => x.name === loc.field) : fields[loc.index];
     return !f || f.isFunctionPointer || this.symbols.mayHoldFunction(f.type);
   }

@@ -12,6 +12,8 @@ export class SymbolTable {
   readonly globals = new Map<string, { facts: GlobalFacts; file: string }[]>();
   private readonly typedefs = new Map<string, string>();
   readonly structs = new Map<string, StructFacts>();
+  /** Struct keys defined differently in several files (each Lemon grammar's `yyParser`): by file. */
+  private readonly structsByFile = new Map<string, Map<string, StructFacts>>();
   readonly macroNames = new Set<string>();
   private readonly typedefIsFunctionPointer = new Set<string>();
   private readonly canonicalCache = new Map<string, string>();
@@ -32,6 +34,14 @@ export class SymbolTable {
         const existing = this.structs.get(s.key);
         // Keep the definition with the most fields (forward declarations and #ifdef variants).
         if (!existing || existing.fields.length < s.fields.length) this.structs.set(s.key, s);
+        if (existing && s.fields.length) {
+          let byFile = this.structsByFile.get(s.key);
+          if (!byFile) {
+            this.structsByFile.set(s.key, (byFile = new Map()));
+            if (existing.fields.length) byFile.set(existing.site.file, existing);
+          }
+          if (!byFile.has(f.file)) byFile.set(f.file, s);
+        }
       }
       for (const m of f.macros) this.macroNames.add(m.name);
     }
@@ -48,6 +58,15 @@ export class SymbolTable {
       for (const g of gs) if (g.facts.isStatic && !byFile?.has(g.file)) (byFile ??= new Map()).set(g.file, g);
       this.visibleGlobals.set(name, { shared: gs.find((g) => !g.facts.isStatic), byFile });
     }
+  }
+
+  /**
+   * The definition of struct `key` that code in `file` sees: the file's own when several files
+   * define the key (a struct private to a `.c` file, like Redis' `dictEntry` beside hiredis' one),
+   * else the one with the most fields.
+   */
+  structFor(key: string, file: string): StructFacts | undefined {
+    return this.structsByFile.get(key)?.get(file) ?? this.structs.get(key);
   }
 
   /** Follows typedefs: `job_t` → `job` (when `typedef struct job job_t`). */
@@ -121,7 +140,7 @@ export class SymbolTable {
       case 'field': {
         const of = this.structKeyOf(t.of, file, depth + 1);
         if (!of) return null;
-        const f = this.structs.get(of)!.fields.find((x) => x.name === t.field);
+        const f = this.structFor(of, file)!.fields.find((x) => x.name === t.field);
         return f ? this.structKeyOf({ t: 'name', name: f.type }, file, depth + 1) : null;
       }
       case 'ret': {
