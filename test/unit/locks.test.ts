@@ -51,6 +51,15 @@ test('a lock reached through a local pointer is named by what the pointer was as
   assert.match(mu.identity, /field mu of struct entry_t/);
 });
 
+test('a lock in a variable of an untagged struct type is named after the variable, and told apart from other untagged structs\' locks', async () => {
+  const bad = await summaryOf(path.join(FIXTURES, 'findings', 'lock_order_untagged_bad'));
+  const lock = bad.locks.find((l) => l.lock === 'the_index.lock');
+  assert.ok(lock, bad.locks.map((l) => l.lock).join(', '));
+  assert.match(lock.identity, /field lock of the_index, of an untagged struct type, declared in index\.c/);
+  const ok = await summaryOf(path.join(FIXTURES, 'findings', 'lock_order_untagged_ok'));
+  assert.deepEqual(ok.locks.map((l) => l.lock).sort(), ['cache.lock', 'journal.lock', 'stats_lock']);
+});
+
 test('lock order: a thread that may hold the GIL after a call names that call as where it took it', async () => {
   // refresh_main calls refresh_step, which takes the GIL under one flag and drops it under
   // another, so the GIL may still be held when refresh_main takes stats_mu (no lock wrapper: the

@@ -144,7 +144,13 @@ export function describeLock(key: string): { name: string; identity: string } {
     const struct = rest.slice(0, dot);
     const field = rest.slice(dot + 1);
     if (struct === '?') return { name: `*.${field}`, identity: `the field ${field} of a struct whose type lockpath could not resolve (every such ${field} is treated as one lock)` };
-    return { name: `${struct}.${field}`, identity: `the field ${field} of struct ${struct} (every ${struct}'s ${field} is treated as one lock)` };
+    // Untagged types are named after where they are declared: `dictEntry::v` (a member's type),
+    // `state@src/x.c` (a variable's), `fn::state@src/x.c` (a local's).
+    const at = struct.indexOf('@');
+    const owner = (at < 0 ? struct : struct.slice(0, at)).replace(/::/g, '.');
+    if (at < 0 && owner === struct) return { name: `${struct}.${field}`, identity: `the field ${field} of struct ${struct} (every ${struct}'s ${field} is treated as one lock)` };
+    const declared = at < 0 ? '' : `, declared in ${struct.slice(at + 1)}`;
+    return { name: `${owner}.${field}`, identity: `the field ${field} of ${owner}, of an untagged struct type${declared} (every such ${field} is treated as one lock)` };
   }
   if (key.startsWith('P:')) return { name: `parameter ${Number(key.slice(2)) + 1}`, identity: 'a lock passed as a parameter' };
   return { name: key, identity: key };

@@ -177,7 +177,8 @@ export class FileExtractor {
 
   /**
    * Records struct/union definitions (nested ones too), keyed by tag or, if it has none, by the
-   * name given (a typedef's, or one `anonymousTypeName` made up).
+   * name given (a typedef's, or one made up for an untagged type by `collectFields` or
+   * `declaredType`).
    */
   private collectStructs(node: SyntaxNode, typedefName: string | null): void {
     if (node.type !== 'struct_specifier' && node.type !== 'union_specifier') return;
@@ -209,7 +210,7 @@ export class FileExtractor {
           continue;
         }
         const first = declaratorName(declarators[0]);
-        type = key && first && !declarators.some(isPointerDeclarator) ? `${key}::${first.text}` : '';
+        type = key && first && !declarators.some(isPointerDeclarator) ? memberTypeName(key, first.text) : '';
         this.collectStructs(typeNode, type || null);
       } else if (typeNode) this.collectStructs(typeNode, null);
       for (const d of declarators) {
@@ -1388,6 +1389,15 @@ function calledNames(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/([A-Za-z_]\w*)\s*\(/g)) out.add(m[1]);
   return out;
+}
+
+/**
+ * The name of the untagged type of member `member` of `owner`: `dictEntry::v`; for an owner named
+ * after a variable the file stays last (`state::inner@src/x.c`), where `describeLock` reads it.
+ */
+function memberTypeName(owner: string, member: string): string {
+  const at = owner.indexOf('@');
+  return at < 0 ? `${owner}::${member}` : `${owner.slice(0, at)}::${member}${owner.slice(at)}`;
 }
 
 interface LocalUse {
