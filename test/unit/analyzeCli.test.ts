@@ -31,6 +31,19 @@ test('analyze (text) reads like a two-thread trace and exits 1 on a deadlock ris
   assert.match(r.stdout, /never runs while the wait blocks[^\n]*\n {5}COORDINATOR_TRIGGER\(\) → [^\n]*conn_pool_shrink/);
 });
 
+test('analyze (text) starts with the places findings share, when several entries reach one wait', () => {
+  const r = lockpath('analyze', MAIN, '--fail-on', 'none');
+  const glance = r.stdout.split('\n\n')[0].split('\n');
+  assert.match(glance[0], /^at a glance: 5 findings at 2 places/);
+  // Most entries first; each line names the first finding's number, the wait and the entries.
+  assert.match(glance[1], /^ {2}#\d+ +3 × deadlock-risk {2}thpool_wait_for_threads waits \(spin\) at thpool\.c:\d+:\d+ — from RedisModule_OnLoad, config_command, set_workers$/);
+  assert.match(glance[2], /^ {2}#\d+ +2 × deadlock-risk {2}barrier_wait_and_destroy waits \(spin\) at barrier\.c:\d+:\d+ — from config_command, set_workers$/);
+  const first = Number(/#(\d+)/.exec(glance[2])![1]);
+  assert.match(r.stdout, new RegExp(`\n${first}\\. deadlock-risk[^\n]*\n[^\n]*barrier_wait_and_destroy`));
+  // One finding per place: no overview.
+  assert.doesNotMatch(lockpath('analyze', path.join(FIXTURES, 'findings', 'lock_order_mutex_bad'), '--fail-on', 'none').stdout, /at a glance/);
+});
+
 test('--fail-on none exits 0; a bad --fail-on is a usage error', () => {
   assert.equal(lockpath('analyze', MAIN, '--fail-on', 'none').code, 0);
   const bad = lockpath('analyze', MAIN, '--fail-on', 'sometimes');

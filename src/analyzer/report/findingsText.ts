@@ -85,8 +85,38 @@ export function findingToText(f: Finding, index: number): string {
   return lines.join('\n');
 }
 
+/**
+ * Findings grouped by where they block (a wait, a lock cycle, an API call): lockpath reports one
+ * finding per entry point that reaches the place, so a pool drain reached from 35 commands is 35
+ * findings, and a reviewer wants the 14 places first.
+ */
+export function findingsAtAGlance(findings: readonly Finding[]): string[] {
+  const groups = new Map<string, { f: Finding; first: number; entries: string[] }>();
+  findings.forEach((f, i) => {
+    const place = f.wait ? `wait ${fmtSite(f.wait.site)}` : f.call ? `call ${fmtSite(f.call.site)} ${f.call.api}` : `locks ${f.lock}`;
+    const key = `${f.class}|${f.suppressed ? 's' : ''}|${place}`;
+    const g = groups.get(key) ?? groups.set(key, { f, first: i + 1, entries: [] }).get(key)!;
+    g.entries.push(shortName(f.entry.function));
+  });
+  const rank = (c: Finding['class']) => FINDING_CLASSES.indexOf(c);
+  const sorted = [...groups.values()].sort((a, b) => rank(a.f.class) - rank(b.f.class) || b.entries.length - a.entries.length || a.first - b.first);
+  const lines = [`at a glance: ${findings.length} findings at ${groups.size} places (one finding per entry point that reaches a place; numbers below are the first finding of each)`];
+  for (const { f, first, entries } of sorted) {
+    const where = f.wait
+      ? `${shortName(f.wait.function)} waits (${f.wait.kind}${f.wait.yielding ? ', yields' : ''}) at ${fmtSite(f.wait.site)}`
+      : f.call ? `${shortName(f.call.function)} calls ${f.call.api} at ${fmtSite(f.call.site)}` : f.lock;
+    const distinct = [...new Set(entries)];
+    const from = distinct.length > 3 ? `${distinct.slice(0, 3).join(', ')} and ${distinct.length - 3} more` : distinct.join(', ');
+    lines.push(`  ${`#${first}`.padEnd(5)} ${String(entries.length).padStart(3)} × ${f.class}${f.suppressed ? ' [suppressed]' : ''}  ${where} — from ${from}`);
+  }
+  return lines;
+}
+
 export function findingsToText(findings: readonly Finding[], summary: FindingsSummary): string {
   const parts = findings.map((f, i) => findingToText(f, i + 1));
+  // Only worth reading when several findings share a place.
+  const glance = findingsAtAGlance(findings);
+  if (glance.length - 1 < findings.length) parts.unshift(glance.join('\n'));
   const counts = FINDING_CLASSES.map((c) => `${summary.counts[c]} ${c}`).join(', ');
   parts.push(`${findings.length ? '' : 'no findings\n'}summary: ${counts}${summary.suppressed ? `, ${summary.suppressed} suppressed` : ''} (${summary.waits} waits found, ${summary.contexts} thread contexts; ${summary.locks.locks.length} locks, ${summary.locks.wrappers.length} lock wrappers, ${summary.locks.orderEdges} lock-order facts${summary.locks.cycleSearchTruncated ? '; the lock-cycle search hit its budget, so cycles may be missing' : ''}${summary.deadEnds?.calls ? `; ${summary.deadEnds.calls} calls on the way to an abort or failed exit not followed` : ''})`);
   return parts.join('\n\n');
