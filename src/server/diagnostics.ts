@@ -47,7 +47,7 @@ function findingDiagnostics(root: string, f: Finding, level: Exclude<Severity, '
   const uriOf = (file: string) => pathToUri(path.join(root, file));
   const site = findingSite(f);
   const info = related(root, f);
-  out.push([uriOf(site.file), { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } }]);
+  out.push([uriOf(site.file), { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id, place: shortName(f.entry.function) } }]);
   if (f.threads) {
     // A lock-order cycle is reported where each thread takes its second lock.
     for (const t of f.threads.slice(1)) out.push([uriOf(t.acquires.site.file), { range: siteRange(t.acquires.site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } }]);
@@ -107,8 +107,60 @@ export class DiagnosticsCache {
   }
 }
 
-/** Diagnostics per file URI for a folder: at each wait (or offending call) and at the entry's first call. */
-export function diagnosticsFor(state: FolderState, severity: Record<string, Severity>, cache = new DiagnosticsCache()): Map<string, Diagnostic[]> {
+/** Related locations a merged diagnostic keeps: enough to reach every entry, not every hop of 35 paths. */
+const MERGED_RELATED = 60;
+
+/**
+ * One diagnostic for the findings of one class at one place (a wait reached from 35 commands is
+ * 35 findings, and 35 stacked squiggles with 35 hover entries would bury the one fact: this wait
+ * blocks holding the lock, from these entries). The first finding's message and evidence lead;
+ * each finding's entry follows in the related locations. Cached by its members' identities, so
+ * that an unchanged place is not re-sent.
+ */
+export class PlaceMerger {
+  private readonly cache = new WeakMap<Diagnostic, { members: Diagnostic[]; merged: Diagnostic }>();
+
+  merge(list: Diagnostic[]): Diagnostic[] {
+    const groups = new Map<string, Diagnostic[]>();
+    const out: (Diagnostic | Diagnostic[])[] = [];
+    for (const d of list) {
+      const place = (d.data as { place?: string } | undefined)?.place;
+      if (!place) { out.push(d); continue; }
+      const key = `${d.code}|${d.severity}|${d.range.start.line}:${d.range.start.character}`;
+      const group = groups.get(key);
+      if (group) group.push(d);
+      else { const g = [d]; groups.set(key, g); out.push(g); }
+    }
+    return out.map((x) => (Array.isArray(x) ? (x.length === 1 ? x[0] : this.merged(x)) : x));
+  }
+
+  private merged(members: Diagnostic[]): Diagnostic {
+    const cached = this.cache.get(members[0]);
+    if (cached && cached.members.length === members.length && cached.members.every((m, i) => m === members[i])) return cached.merged;
+    const entries = [...new Set(members.map((m) => (m.data as { place: string }).place))];
+    const named = entries.length > 4 ? `${entries.slice(0, 4).join(', ')} and ${entries.length - 4} more` : entries.join(', ');
+    const seen = new Set<string>();
+    const relatedInformation: DiagnosticRelatedInformation[] = [];
+    // Every member's first related location is its entry; then the first member's evidence.
+    for (const r of [...members.map((m) => m.relatedInformation?.[0]), ...(members[0].relatedInformation ?? []).slice(1)]) {
+      if (!r || relatedInformation.length >= MERGED_RELATED) continue;
+      const key = `${r.location.uri}:${r.location.range.start.line}:${r.message}`;
+      if (!seen.has(key)) { seen.add(key); relatedInformation.push(r); }
+    }
+    const first = members[0];
+    const merged: Diagnostic = {
+      ...first,
+      message: `${first.code} from ${members.length} entry points (${named}); the first: ${first.message}`,
+      relatedInformation,
+      data: { ids: members.map((m) => (m.data as { id: string }).id) },
+    };
+    this.cache.set(first, { members, merged });
+    return merged;
+  }
+}
+
+/** Diagnostics per file URI for a folder: at each wait (or offending call), one per class, and at each entry's first call. */
+export function diagnosticsFor(state: FolderState, severity: Record<string, Severity>, cache = new DiagnosticsCache(), merger = new PlaceMerger()): Map<string, Diagnostic[]> {
   const out = new Map<string, Diagnostic[]>();
   const session = state.session;
   if (!session) return out;
@@ -119,6 +171,7 @@ export function diagnosticsFor(state: FolderState, severity: Record<string, Seve
       else out.set(uri, [d]);
     }
   }
+  for (const [uri, list] of out) out.set(uri, merger.merge(list));
   return out;
 }
 
@@ -131,13 +184,14 @@ export class DiagnosticsPublisher {
   /** What each file was last sent: the diagnostic objects, compared by identity (cached per finding). */
   private published = new Map<string, Diagnostic[]>();
   private readonly cache = new DiagnosticsCache();
+  private readonly merger = new PlaceMerger();
 
   constructor(private readonly connection: Connection, private readonly workspace: Workspace) {}
 
   publishAll(always: readonly string[] = []): void {
     const next = new Map<string, Diagnostic[]>();
     for (const state of this.workspace.folders.values()) {
-      for (const [uri, list] of diagnosticsFor(state, this.workspace.currentSettings.severity, this.cache)) next.set(uri, [...(next.get(uri) ?? []), ...list]);
+      for (const [uri, list] of diagnosticsFor(state, this.workspace.currentSettings.severity, this.cache, this.merger)) next.set(uri, [...(next.get(uri) ?? []), ...list]);
     }
     for (const uri of [...this.published.keys(), ...always]) if (!next.has(uri)) next.set(uri, []);
     const sent = new Map<string, Diagnostic[]>();

@@ -86,6 +86,12 @@ test('indexing reports progress and publishes the deadlock at the wait and at th
   const related = risk.relatedInformation ?? [];
   assert.ok(related.some((r) => r.location.uri === uri('config.c') && /entry: set_workers/.test(r.message)));
   assert.ok(related.some((r) => /thread thread_loop takes the GIL here/.test(r.message) && r.location.uri === uri('search.c')));
+  // CONFIG SET and FT.CONFIG reach the same barrier: one diagnostic there, naming both entries.
+  const atLine = atWait.filter((d) => d.code === 'deadlock-risk' && d.range.start.line === risk.range.start.line);
+  assert.equal(atLine.length, 1, atLine.map((d) => d.message).join(' | '));
+  assert.match(risk.message, /^deadlock-risk from 2 entry points \((set_workers, config_command|config_command, set_workers)\); the first: /);
+  assert.ok(related.some((r) => /entry: config_command/.test(r.message)) && related.some((r) => /entry: set_workers/.test(r.message)));
+  assert.equal((risk.data as { ids: string[] }).ids.length, 2);
   await waitFor(() => (diagnostics.get(uri('config.c')) ?? []).some((d) => /set_workers holds the GIL here/.test(d.message)), 'diagnostic at the entry call in config.c');
 });
 
@@ -199,6 +205,6 @@ test('an edit that removes the blocking call clears the diagnostics whose eviden
     textDocument: { uri: uri('config.c'), version },
     contentChanges: [{ range: { start, end: { line: start.line, character: start.character + 'workers_set_num_threads();'.length } }, text: '/* resize later */' }],
   });
-  await waitFor(() => !(diagnostics.get(uri('barrier.c')) ?? []).some((x) => /^set_workers/.test(x.message)), 'set_workers finding to disappear from barrier.c');
-  assert.ok((diagnostics.get(uri('barrier.c')) ?? []).some((x) => /^config_command/.test(x.message)), 'the FT.CONFIG finding stays');
+  await waitFor(() => !(diagnostics.get(uri('barrier.c')) ?? []).some((x) => /\bset_workers\b/.test(x.message)), 'set_workers finding to disappear from barrier.c');
+  assert.ok((diagnostics.get(uri('barrier.c')) ?? []).some((x) => /^config_command/.test(x.message)), 'the FT.CONFIG finding stays, alone at the wait again');
 });
