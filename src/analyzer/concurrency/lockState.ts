@@ -1,7 +1,7 @@
 import type { Stmt } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
-import { countsDepth, syncCallTargets } from './programLookups';
+import { boundParameterCalls, countsDepth, syncCallTargets } from './programLookups';
 import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
 import type { Assumption } from './guards';
 import type { LockApi } from '../profile/profile';
@@ -80,28 +80,38 @@ export class LockStateAnalysis {
     return this.syncTargets[fn]?.[call] ?? [];
   }
 
+  /**
+   * The functions a thread reaches, with the lock's states on entry. A function that calls its own
+   * parameter (`run_guarded(step, arg)` → `step(arg)`) is followed once per set of functions its
+   * callers pass there, and its parameter call reaches only those: otherwise every caller would
+   * "reach" every function any caller passes (one level of call-site sensitivity; fixtures `param_call_context_ok`/`_bad`).
+   */
   addContext(id: string, root: number | null, roots: number[], entryMask: Mask): ThreadContext {
     const reached = new Uint8Array(this.program.functions.length);
-    const queue: number[] = [];
-    for (const r of roots) {
-      if (!this.program.facts[r]) continue;
-      reached[r] |= entryMask;
-      queue.push(r);
-    }
+    // Per function, or per function and what its parameter calls are bound to: the masks followed.
+    const followed = new Map<string, Mask>();
+    const queue: { fn: number; mask: Mask; bound: Map<number, Set<number>> | null }[] = [];
+    const visit = (fn: number, mask: Mask, bound: Map<number, Set<number>> | null) => {
+      const key = bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn);
+      const before = followed.get(key) ?? 0;
+      const next = before | mask;
+      reached[fn] |= mask;
+      if (next === before) return;
+      followed.set(key, next);
+      queue.push({ fn, mask: next, bound });
+    };
+    for (const r of roots) if (this.program.facts[r]) visit(r, entryMask, null);
     while (queue.length) {
-      const f = queue.pop()!;
-      const st = this.states(f, reached[f]);
+      const { fn: f, mask, bound } = queue.pop()!;
+      const st = this.states(f, mask);
       const calls = this.syncTargets[f] ?? [];
       for (let c = 0; c < calls.length; c++) {
         const m = st.calls[c];
         if (!m) continue;
+        const only = bound?.get(c);
         for (const t of calls[c]) {
-          if (!this.program.facts[t]) continue;
-          const next = reached[t] | m;
-          if (next !== reached[t]) {
-            reached[t] = next;
-            queue.push(t);
-          }
+          if (!this.program.facts[t] || (only && !only.has(t))) continue;
+          visit(t, m, boundParameterCalls(this.program, f, c, t));
         }
       }
     }

@@ -85,3 +85,73 @@ export function edgeCallIndex(program: LinkedProgram): Int32Array {
   }
   return index;
 }
+
+const parameterCallsCache = new WeakMap<LinkedProgram, (Map<number, number> | undefined)[]>();
+
+/**
+ * Per function: its calls through one of its own parameters (`step(arg)`, `(*f)(L, ud)`), as call
+ * index → parameter index. A parameter the function assigns is left out: it may hold anything.
+ */
+export function parameterCalls(program: LinkedProgram): readonly (ReadonlyMap<number, number> | undefined)[] {
+  let out = parameterCallsCache.get(program);
+  if (!out) {
+    out = program.facts.map((facts) => {
+      if (!facts) return undefined;
+      let calls: Map<number, number> | undefined;
+      facts.calls.forEach((c, ci) => {
+        if (c.callee.k !== 'ptr' || c.callee.loc.k !== 'local') return;
+        const name = c.callee.loc.name;
+        const param = facts.params.findIndex((p) => p.name === name);
+        if (param < 0) return;
+        const assigned = facts.flows.some((f) => f.to.k === 'local' && f.to.name === name) || facts.writes.some((w) => w.loc.k === 'local' && w.loc.name === name);
+        if (!assigned) (calls ??= new Map()).set(ci, param);
+      });
+      return calls;
+    });
+    parameterCallsCache.set(program, out);
+  }
+  return out;
+}
+
+const definitionIndexCache = new WeakMap<LinkedProgram, Map<unknown, number>>();
+
+/**
+ * What a call passes to a callee that calls its parameters: per parameter call of `callee` (its
+ * call index), the functions the argument names (`run_guarded(free_step, p)` → {free_step}).
+ * Null when the callee calls no parameter, or no argument of such a parameter is a plain list of
+ * function names (then any function that reaches the parameter may run, as the points-to says).
+ */
+export function boundParameterCalls(program: LinkedProgram, caller: number, call: number, callee: number): Map<number, Set<number>> | null {
+  const paramCalls = parameterCalls(program)[callee];
+  const site = program.facts[caller]?.calls[call];
+  if (!paramCalls || !site) return null;
+  let byFacts = definitionIndexCache.get(program);
+  if (!byFacts) {
+    byFacts = new Map();
+    program.facts.forEach((f, i) => { if (f) byFacts!.set(f, i); });
+    definitionIndexCache.set(program, byFacts);
+  }
+  const file = program.functions[caller].file ?? '';
+  let out: Map<number, Set<number>> | null = null;
+  for (const [ci, param] of paramCalls) {
+    const vals = site.args[param];
+    if (!vals?.length || vals.some((v) => v.k !== 'ident')) continue;
+    const passed = new Set<number>();
+    let named = true;
+    for (const v of vals) {
+      if (v.k !== 'ident') continue;
+      const defs = program.symbols.functionsNamed(v.name, file);
+      for (const def of defs) {
+        const idx = byFacts.get(def.facts);
+        if (idx !== undefined) passed.add(idx);
+      }
+      // A function outside the tree (only declared) is its external node; any other name (a
+      // variable holding a pointer) could hold anything.
+      const external = defs.length ? undefined : program.idToIndex.get(program.symbols.globalNamed(v.name, file) ? '' : v.name);
+      if (external !== undefined && !program.functions[external].defined) passed.add(external);
+      else if (!defs.length) named = false;
+    }
+    if (named && passed.size) (out ??= new Map()).set(ci, passed);
+  }
+  return out;
+}
