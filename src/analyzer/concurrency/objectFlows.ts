@@ -1,5 +1,6 @@
 import type { LinkedProgram } from '../link/linker';
-import type { FunctionFacts, Val } from '../model';
+import type { Val } from '../model';
+import { functionIndexOf } from './programLookups';
 import type { ThreadCreatorApi } from '../profile/profile';
 
 // Where the object a global holds may be copied to: a forward closure over assignments, call
@@ -171,16 +172,6 @@ export class ObjectFlows {
     return out;
   }
 
-  private factsIndex: Map<FunctionFacts, number> | undefined;
-
-  private indexOf(facts: FunctionFacts): number | undefined {
-    if (!this.factsIndex) {
-      this.factsIndex = new Map();
-      this.program.facts.forEach((f, i) => { if (f) this.factsIndex!.set(f, i); });
-    }
-    return this.factsIndex.get(facts);
-  }
-
   /** The first parameters of the thread routines named in a thread creator's start argument. */
   private routinesAt(fn: number, start: readonly Val[]): Target[] {
     const file = this.program.functions[fn].file ?? '';
@@ -188,7 +179,7 @@ export class ObjectFlows {
     for (const v of start) {
       if (v.k !== 'ident') continue;
       for (const def of this.program.symbols.functionsNamed(v.name, file)) {
-        const idx = this.indexOf(def.facts);
+        const idx = functionIndexOf(this.program, def.facts);
         const param = idx === undefined ? undefined : this.program.facts[idx]?.params[0]?.name;
         if (idx !== undefined && param) out.push(`L${idx}:${param}`);
       }

@@ -1,4 +1,5 @@
 import type { EntryPoint } from '../graph';
+import type { FunctionFacts } from '../model';
 import { SYNC_EDGE_KINDS } from '../graph';
 import type { LinkedProgram } from '../link/linker';
 import type { FindingEntry } from './types';
@@ -113,7 +114,18 @@ export function parameterCalls(program: LinkedProgram): readonly (ReadonlyMap<nu
   return out;
 }
 
-const definitionIndexCache = new WeakMap<LinkedProgram, Map<unknown, number>>();
+const definitionIndexCache = new WeakMap<LinkedProgram, Map<FunctionFacts, number>>();
+
+/** The index of a defined function in the program, from its facts (as the symbol table gives them). */
+export function functionIndexOf(program: LinkedProgram, facts: FunctionFacts): number | undefined {
+  let byFacts = definitionIndexCache.get(program);
+  if (!byFacts) {
+    byFacts = new Map();
+    program.facts.forEach((f, i) => { if (f) byFacts!.set(f, i); });
+    definitionIndexCache.set(program, byFacts);
+  }
+  return byFacts.get(facts);
+}
 
 /**
  * What a call passes to a callee that calls its parameters: per parameter call of `callee` (its
@@ -125,12 +137,6 @@ export function boundParameterCalls(program: LinkedProgram, caller: number, call
   const paramCalls = parameterCalls(program)[callee];
   const site = program.facts[caller]?.calls[call];
   if (!paramCalls || !site) return null;
-  let byFacts = definitionIndexCache.get(program);
-  if (!byFacts) {
-    byFacts = new Map();
-    program.facts.forEach((f, i) => { if (f) byFacts!.set(f, i); });
-    definitionIndexCache.set(program, byFacts);
-  }
   const file = program.functions[caller].file ?? '';
   let out: Map<number, Set<number>> | null = null;
   for (const [ci, param] of paramCalls) {
@@ -142,7 +148,7 @@ export function boundParameterCalls(program: LinkedProgram, caller: number, call
       if (v.k !== 'ident') continue;
       const defs = program.symbols.functionsNamed(v.name, file);
       for (const def of defs) {
-        const idx = byFacts.get(def.facts);
+        const idx = functionIndexOf(program, def.facts);
         if (idx !== undefined) passed.add(idx);
       }
       // A function outside the tree (only declared) is its external node; any other name (a
