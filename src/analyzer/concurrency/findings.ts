@@ -261,7 +261,7 @@ class FindingBuilder {
     const starts = ctx.root !== null ? [ctx.root] : this.entriesReaching(w.fn, held);
     const out: Finding[] = [];
     for (const start of starts) {
-      let paths = this.branches(start, w.fn, held);
+      let paths = this.feasiblePaths(this.branches(start, w.fn, held), start, w.fn, held);
       // A thread starts without the lock and may take it on the way (in the job that waits, say):
       // then the path to the wait is not held all along; follow the lock's state along it instead.
       if (!paths.length && ctx.root !== null) {
@@ -374,6 +374,18 @@ class FindingBuilder {
       }
     }
     return out;
+  }
+
+  /**
+   * The paths that only call through a function's parameter what the call entering it passed
+   * (`SyncGraph.feasible`); if none is, the shortest one that is, or nothing: an entry that calls
+   * `run_guarded(free_step, …)` is not attributed the wait in `wait_step` another entry passes.
+   */
+  private feasiblePaths(paths: number[][], start: number, target: number, held: (ei: number) => boolean): number[][] {
+    const ok = paths.filter((p) => this.graph.feasible(p));
+    if (ok.length || !paths.length) return ok;
+    const p = this.graph.shortestFeasiblePath(start, target, held);
+    return p ? [p] : [];
   }
 
   private readonly reachersCache = new Map<(ei: number) => boolean, Map<number, Set<number>>>();
@@ -803,7 +815,9 @@ class FindingBuilder {
         if (st.calls[ci] !== FREE || call.callee.k !== 'name' || !req.prefixes.some((p) => (call.callee as { name: string }).name.startsWith(p))) return;
         const api = this.waits.calleeNames(fn, ci).find(isHostApi);
         if (!api) return;
-        const p = this.graph.shortestPath(ctx.root!, (f) => f === fn);
+        const shortest = this.graph.shortestPath(ctx.root!, (f) => f === fn)?.path ?? null;
+        // The context reaches fn along calls that pass what a parameter call runs: show such a path.
+        const p = shortest && !this.graph.feasible(shortest) ? this.graph.shortestFeasiblePath(ctx.root!, fn, () => true) ?? shortest : shortest;
         const f = this.program.functions[fn];
         out.push({
           id: stableId(['gil-required-api', this.lock.lock, this.program.functions[ctx.root!].name, f.name, api]),
@@ -812,7 +826,7 @@ class FindingBuilder {
           message: `${f.name} calls ${api}, which needs the ${this.lock.lock}, on thread ${shortName(ctx.id)} without holding it`,
           yielding: false,
           entry: entryOf(this.program, ctx.root!, true),
-          path: p ? this.hops(p.path, ctx, this.statesAlong(ctx, p.path) ?? undefined) : [],
+          path: p ? this.hops(p, ctx, this.statesAlong(ctx, p) ?? undefined) : [],
           call: { function: f.id, site: call.site, api },
           awaited: [],
           sequencedAfter: [],

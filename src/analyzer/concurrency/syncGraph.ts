@@ -1,5 +1,5 @@
 import type { LinkedProgram } from '../link/linker';
-import { edgeCallIndex, followedEdges } from './programLookups';
+import { boundParameterCalls, edgeCallIndex, followedEdges, parameterCalls } from './programLookups';
 
 /** Synchronous call edges as adjacency lists, and shortest paths over them. */
 export class SyncGraph {
@@ -93,6 +93,57 @@ export class SyncGraph {
   /** For each edge, the index of the call in its caller that produced it (-1 for edges without one). */
   edgeCallIndex(): Int32Array {
     return edgeCallIndex(this.program);
+  }
+
+  /**
+   * Whether a path (edge indices) only takes a call through a function's own parameter
+   * (`step(arg)` in `run_guarded`) to a function the call that entered it passed there. The first
+   * hop's function was entered from outside the path: anything may have been passed.
+   */
+  feasible(path: readonly number[]): boolean {
+    const calls = edgeCallIndex(this.program);
+    const paramCalls = parameterCalls(this.program);
+    for (let i = 1; i < path.length; i++) {
+      const ei = path[i];
+      const fn = this.program.edgeFrom[ei];
+      if (!paramCalls[fn]?.has(calls[ei])) continue;
+      const prev = path[i - 1];
+      const passed = boundParameterCalls(this.program, this.program.edgeFrom[prev], calls[prev], fn)?.get(calls[ei]);
+      if (passed && !passed.has(this.program.edgeTo[ei])) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The shortest path from `from` to `to` that is `feasible`: a search over (function, what its
+   * parameter calls are bound to), for when the plain shortest path is not.
+   */
+  shortestFeasiblePath(from: number, to: number, allow: (edge: number) => boolean): number[] | null {
+    const calls = edgeCallIndex(this.program);
+    interface State { fn: number; bound: Map<number, Set<number>> | null; edge: number; parent: State | null }
+    const keyOf = (fn: number, bound: Map<number, Set<number>> | null) => (bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn));
+    const seen = new Set<string>([keyOf(from, null)]);
+    const queue: State[] = [{ fn: from, bound: null, edge: -1, parent: null }];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const st = queue[qi];
+      if (st.fn === to) {
+        const path: number[] = [];
+        for (let cur: State | null = st; cur && cur.edge >= 0; cur = cur.parent) path.push(cur.edge);
+        return path.reverse();
+      }
+      for (const ei of this.out[st.fn]) {
+        if (!allow(ei)) continue;
+        const t = this.program.edgeTo[ei];
+        const only = st.bound?.get(calls[ei]);
+        if (only && !only.has(t)) continue;
+        const bound = boundParameterCalls(this.program, st.fn, calls[ei], t);
+        const key = keyOf(t, bound);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        queue.push({ fn: t, bound, edge: ei, parent: st });
+      }
+    }
+    return null;
   }
 
   reachable(from: number, allow: (edge: number) => boolean = () => true): Set<number> {
