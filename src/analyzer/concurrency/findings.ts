@@ -455,7 +455,9 @@ class FindingBuilder {
         // releases comes before they can take the lock, they get there (`alive++` at start, even
         // if `alive--` at exit comes after GIL-taking jobs).
         if (fresh.has(r) ? prev && !prev.takesLock : prev?.takesLock) continue;
-        const toReleaser = this.graph.shortestPath(r, (f) => f === release.fn);
+        const toReleaser = this.graph.shortestFeasible(r, (f) => f === release.fn);
+        // Reached only through a call of a parameter its own calls do not pass the releaser to.
+        if (!toReleaser && !roots) continue;
         // The thread can only be kept from the releaser by the lock if it may take the lock
         // before getting there (in an earlier statement, or an earlier iteration of a loop).
         const releaseStep = toReleaser && toReleaser.path.length ? this.program.edges[toReleaser.path[0]].site : release.site;
@@ -558,7 +560,7 @@ class FindingBuilder {
   }
 
   private pathToLockTaker(root: number): { path: number[]; end: number } | null {
-    if (!this.takerPath.has(root)) this.takerPath.set(root, this.graph.shortestPath(root, (f) => this.lockTakers.has(f)));
+    if (!this.takerPath.has(root)) this.takerPath.set(root, this.graph.shortestFeasible(root, (f) => this.lockTakers.has(f)));
     return this.takerPath.get(root)!;
   }
 
@@ -571,8 +573,9 @@ class FindingBuilder {
   private pathToLockTakerAlong(root: number, toReleaser: readonly number[]): { path: number[]; end: number } | null {
     for (let k = toReleaser.length - 1; k >= 1; k--) {
       const via = this.graph.idx(this.program.edges[toReleaser[k - 1]].to);
-      const rest = this.graph.shortestPath(via, (f) => this.lockTakers.has(f));
-      if (rest) return { path: [...toReleaser.slice(0, k), ...rest.path], end: rest.end };
+      const rest = this.graph.shortestFeasible(via, (f) => this.lockTakers.has(f));
+      const path = rest ? [...toReleaser.slice(0, k), ...rest.path] : null;
+      if (path && this.graph.feasible(path)) return { path, end: rest!.end };
     }
     return this.pathToLockTaker(root);
   }
@@ -644,7 +647,7 @@ class FindingBuilder {
       if (this.lockReachers.has(job)) otherJobs.add(job);
       return false;
     };
-    return { taker: this.graph.shortestPath(root, (f) => this.lockTakers.has(f), inWantedPool), otherJobs };
+    return { taker: this.graph.shortestFeasible(root, (f) => this.lockTakers.has(f), inWantedPool), otherJobs };
   }
 
   /** Whether a call can block taking the lock: an acquire, or a try-lock retried until it succeeds. */
@@ -665,7 +668,7 @@ class FindingBuilder {
   /** A thread that never blocks on the lock but tries it: where, and why the try gives up. */
   private triesLockOnly(root: number): AwaitedThread['triesLock'] {
     if (!this.lockTriers.size) return undefined;
-    const found = this.graph.shortestPath(root, (f) => this.lockTriers.has(f));
+    const found = this.graph.shortestFeasible(root, (f) => this.lockTriers.has(f));
     if (!found) return undefined;
     const ci = this.analysis.roles[found.end].findIndex((r) => r === 'try');
     const use = this.waits.tryLockRetry(found.end, ci);

@@ -119,6 +119,16 @@ export class SyncGraph {
    * parameter calls are bound to), for when the plain shortest path is not.
    */
   shortestFeasiblePath(from: number, to: number, allow: (edge: number) => boolean): number[] | null {
+    return this.feasibleSearch(from, (fn) => fn === to, allow)?.path ?? null;
+  }
+
+  /** `shortestPath`, but only along paths that are `feasible`. */
+  shortestFeasible(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean = () => true): { path: number[]; end: number } | null {
+    const plain = this.shortestPath(from, goal, allow);
+    return !plain || this.feasible(plain.path) ? plain : this.feasibleSearch(from, goal, allow);
+  }
+
+  private feasibleSearch(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean): { path: number[]; end: number } | null {
     const calls = edgeCallIndex(this.program);
     interface State { fn: number; bound: Map<number, Set<number>> | null; edge: number; parent: State | null }
     const keyOf = (fn: number, bound: Map<number, Set<number>> | null) => (bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn));
@@ -126,10 +136,10 @@ export class SyncGraph {
     const queue: State[] = [{ fn: from, bound: null, edge: -1, parent: null }];
     for (let qi = 0; qi < queue.length; qi++) {
       const st = queue[qi];
-      if (st.fn === to) {
+      if (goal(st.fn)) {
         const path: number[] = [];
         for (let cur: State | null = st; cur && cur.edge >= 0; cur = cur.parent) path.push(cur.edge);
-        return path.reverse();
+        return { path: path.reverse(), end: st.fn };
       }
       for (const ei of this.out[st.fn]) {
         if (!allow(ei)) continue;
