@@ -1,7 +1,7 @@
 import type { Stmt } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import { callersOf } from '../link/reach';
-import { boundParameterCalls, countsDepth, syncCallTargets } from './programLookups';
+import { boundKey, boundParameterCalls, countsDepth, syncCallTargets } from './programLookups';
 import { CorrelatedGuards, NO_ASSUMPTIONS, assumedBranch } from './guards';
 import type { Assumption } from './guards';
 import type { LockApi } from '../profile/profile';
@@ -92,7 +92,7 @@ export class LockStateAnalysis {
     const followed = new Map<string, Mask>();
     const queue: { fn: number; mask: Mask; bound: Map<number, Set<number>> | null }[] = [];
     const visit = (fn: number, mask: Mask, bound: Map<number, Set<number>> | null) => {
-      const key = bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn);
+      const key = boundKey(fn, bound);
       const before = followed.get(key) ?? 0;
       const next = before | mask;
       reached[fn] |= mask;

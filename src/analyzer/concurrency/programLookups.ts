@@ -114,6 +114,11 @@ export function parameterCalls(program: LinkedProgram): readonly (ReadonlyMap<nu
   return out;
 }
 
+/** A key for a function entered with its parameter calls bound as `bound` (searches visit each once). */
+export function boundKey(fn: number, bound: ReadonlyMap<number, ReadonlySet<number>> | null): string {
+  return bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn);
+}
+
 const definitionIndexCache = new WeakMap<LinkedProgram, Map<FunctionFacts, number>>();
 
 /** The index of a defined function in the program, from its facts (as the symbol table gives them). */

@@ -1,5 +1,5 @@
 import type { LinkedProgram } from '../link/linker';
-import { boundParameterCalls, edgeCallIndex, followedEdges, parameterCalls } from './programLookups';
+import { boundKey, boundParameterCalls, edgeCallIndex, followedEdges, parameterCalls } from './programLookups';
 
 /** Synchronous call edges as adjacency lists, and shortest paths over them. */
 export class SyncGraph {
@@ -131,8 +131,7 @@ export class SyncGraph {
   private feasibleSearch(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean): { path: number[]; end: number } | null {
     const calls = edgeCallIndex(this.program);
     interface State { fn: number; bound: Map<number, Set<number>> | null; edge: number; parent: State | null }
-    const keyOf = (fn: number, bound: Map<number, Set<number>> | null) => (bound ? `${fn}|${[...bound].map(([c, fs]) => `${c}:${[...fs].sort((a, b) => a - b).join(',')}`).join(';')}` : String(fn));
-    const seen = new Set<string>([keyOf(from, null)]);
+    const seen = new Set<string>([boundKey(from, null)]);
     const queue: State[] = [{ fn: from, bound: null, edge: -1, parent: null }];
     for (let qi = 0; qi < queue.length; qi++) {
       const st = queue[qi];
@@ -147,7 +146,7 @@ export class SyncGraph {
         const only = st.bound?.get(calls[ei]);
         if (only && !only.has(t)) continue;
         const bound = boundParameterCalls(this.program, st.fn, calls[ei], t);
-        const key = keyOf(t, bound);
+        const key = boundKey(t, bound);
         if (seen.has(key)) continue;
         seen.add(key);
         queue.push({ fn: t, bound, edge: ei, parent: st });
