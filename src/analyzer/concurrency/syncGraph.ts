@@ -130,8 +130,12 @@ export class SyncGraph {
 
   private feasibleSearch(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean): { path: number[]; end: number } | null {
     const calls = edgeCallIndex(this.program);
+    const paramCalls = parameterCalls(this.program);
     interface State { fn: number; bound: Map<number, Set<number>> | null; edge: number; parent: State | null }
-    const seen = new Set<string>([boundKey(from, null)]);
+    // Most functions call no parameter: one flag each; the rest are keyed by what is bound.
+    const seenPlain = new Uint8Array(this.program.functions.length);
+    const seenBound = new Set<string>();
+    seenPlain[from] = 1;
     const queue: State[] = [{ fn: from, bound: null, edge: -1, parent: null }];
     for (let qi = 0; qi < queue.length; qi++) {
       const st = queue[qi];
@@ -145,10 +149,15 @@ export class SyncGraph {
         const t = this.program.edgeTo[ei];
         const only = st.bound?.get(calls[ei]);
         if (only && !only.has(t)) continue;
-        const bound = boundParameterCalls(this.program, st.fn, calls[ei], t);
-        const key = boundKey(t, bound);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const bound = paramCalls[t] ? boundParameterCalls(this.program, st.fn, calls[ei], t) : null;
+        if (bound) {
+          const key = boundKey(t, bound);
+          if (seenBound.has(key)) continue;
+          seenBound.add(key);
+        } else {
+          if (seenPlain[t]) continue;
+          seenPlain[t] = 1;
+        }
         queue.push({ fn: t, bound, edge: ei, parent: st });
       }
     }
