@@ -47,7 +47,7 @@ function findingDiagnostics(root: string, f: Finding, level: Exclude<Severity, '
   const uriOf = (file: string) => pathToUri(path.join(root, file));
   const site = findingSite(f);
   const info = related(root, f);
-  out.push([uriOf(site.file), { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id, place: shortName(f.entry.function) } }]);
+  out.push([uriOf(site.file), { range: siteRange(site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id, entry: shortName(f.entry.function) } }]);
   if (f.threads) {
     // A lock-order cycle is reported where each thread takes its second lock.
     for (const t of f.threads.slice(1)) out.push([uriOf(t.acquires.site.file), { range: siteRange(t.acquires.site, 5), severity: SEVERITY[level], source: 'lockpath', code: f.class, message: f.message, relatedInformation: info, data: { id: f.id } }]);
@@ -124,8 +124,8 @@ export class PlaceMerger {
     const groups = new Map<string, Diagnostic[]>();
     const out: (Diagnostic | Diagnostic[])[] = [];
     for (const d of list) {
-      const place = (d.data as { place?: string } | undefined)?.place;
-      if (!place) { out.push(d); continue; }
+      // Only a finding's diagnostic at its place carries the entry; the entry-call ones stay apart.
+      if (!(d.data as { entry?: string } | undefined)?.entry) { out.push(d); continue; }
       const key = `${d.code}|${d.severity}|${d.range.start.line}:${d.range.start.character}`;
       const group = groups.get(key);
       if (group) group.push(d);
@@ -137,7 +137,7 @@ export class PlaceMerger {
   private merged(members: Diagnostic[]): Diagnostic {
     const cached = this.cache.get(members[0]);
     if (cached && cached.members.length === members.length && cached.members.every((m, i) => m === members[i])) return cached.merged;
-    const entries = [...new Set(members.map((m) => (m.data as { place: string }).place))];
+    const entries = [...new Set(members.map((m) => (m.data as { entry: string }).entry))];
     const named = entries.length > 4 ? `${entries.slice(0, 4).join(', ')} and ${entries.length - 4} more` : entries.join(', ');
     const seen = new Set<string>();
     const relatedInformation: DiagnosticRelatedInformation[] = [];

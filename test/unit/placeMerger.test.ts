@@ -13,7 +13,7 @@ const at = (line: number, entry: string, code = 'deadlock-risk', place = true): 
   code,
   message: `${entry} (command) holds the GIL and waits`,
   relatedInformation: [{ location: { uri: 'file:///x.c', range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } } }, message: `entry: ${entry} (command)` }],
-  data: place ? { id: `id-${entry}`, place: entry } : { id: `id-${entry}` },
+  data: place ? { id: `id-${entry}`, entry } : { id: `id-${entry}` },
 });
 
 test('findings of one class at one place merge into one diagnostic naming every entry; others stay apart', () => {

@@ -384,8 +384,8 @@ class FindingBuilder {
   private feasiblePaths(paths: number[][], start: number, target: number, held: (ei: number) => boolean): number[][] {
     const ok = paths.filter((p) => this.graph.feasible(p));
     if (ok.length || !paths.length) return ok;
-    const p = this.graph.shortestFeasiblePath(start, target, held);
-    return p ? [p] : [];
+    const p = this.graph.shortestFeasible(start, (f) => f === target, held);
+    return p ? [p.path] : [];
   }
 
   private readonly reachersCache = new Map<(ei: number) => boolean, Map<number, Set<number>>>();
@@ -818,9 +818,9 @@ class FindingBuilder {
         if (st.calls[ci] !== FREE || call.callee.k !== 'name' || !req.prefixes.some((p) => (call.callee as { name: string }).name.startsWith(p))) return;
         const api = this.waits.calleeNames(fn, ci).find(isHostApi);
         if (!api) return;
-        const shortest = this.graph.shortestPath(ctx.root!, (f) => f === fn)?.path ?? null;
         // The context reaches fn along calls that pass what a parameter call runs: show such a path.
-        const p = shortest && !this.graph.feasible(shortest) ? this.graph.shortestFeasiblePath(ctx.root!, fn, () => true) ?? shortest : shortest;
+        const reach = (f: number) => f === fn;
+        const p = (this.graph.shortestFeasible(ctx.root!, reach) ?? this.graph.shortestPath(ctx.root!, reach))?.path ?? null;
         const f = this.program.functions[fn];
         out.push({
           id: stableId(['gil-required-api', this.lock.lock, this.program.functions[ctx.root!].name, f.name, api]),

@@ -115,14 +115,9 @@ export class SyncGraph {
   }
 
   /**
-   * The shortest path from `from` to `to` that is `feasible`: a search over (function, what its
-   * parameter calls are bound to), for when the plain shortest path is not.
+   * `shortestPath`, but only along paths that are `feasible`: when the plain shortest path is not,
+   * a search over (function, what its parameter calls are bound to).
    */
-  shortestFeasiblePath(from: number, to: number, allow: (edge: number) => boolean): number[] | null {
-    return this.feasibleSearch(from, (fn) => fn === to, allow)?.path ?? null;
-  }
-
-  /** `shortestPath`, but only along paths that are `feasible`. */
   shortestFeasible(from: number, goal: (fn: number) => boolean, allow: (edge: number) => boolean = () => true): { path: number[]; end: number } | null {
     const plain = this.shortestPath(from, goal, allow);
     return !plain || this.feasible(plain.path) ? plain : this.feasibleSearch(from, goal, allow);
