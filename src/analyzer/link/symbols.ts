@@ -18,12 +18,17 @@ export class SymbolTable {
   private readonly typedefIsFunctionPointer = new Set<string>();
   private readonly canonicalCache = new Map<string, string>();
   /** Per name: the non-static definitions, and the static ones by file (the linker asks ~100k times). */
-  private readonly visibleDefs = new Map<string, { shared: readonly FunctionDef[]; byFile: Map<string, readonly FunctionDef[]> | null }>();
+  private readonly visibleDefs = new Map<string, { shared: readonly FunctionDef[]; byFile: Map<string, readonly FunctionDef[]> | null; clashing: ClashingDefinitions | null }>();
+  /** Files that define `main`: each is the root of a program of its own. */
+  readonly programRoots = new Set<string>();
   private readonly visibleGlobals = new Map<string, { shared: { facts: GlobalFacts; file: string } | undefined; byFile: Map<string, { facts: GlobalFacts; file: string }> | null }>();
 
   constructor(files: readonly FileFacts[]) {
     for (const f of files) {
-      for (const fn of f.functions) push(this.definitions, fn.name, { facts: fn, file: f.file });
+      for (const fn of f.functions) {
+        push(this.definitions, fn.name, { facts: fn, file: f.file });
+        if (fn.name === 'main' && !fn.isStatic) this.programRoots.add(f.file);
+      }
       for (const p of f.prototypes) push(this.prototypes, p.name, p);
       for (const g of f.globals) push(this.globals, g.name, { facts: g, file: f.file });
       for (const t of f.typedefs) {
@@ -51,7 +56,8 @@ export class SymbolTable {
         // The first static definition in a file wins, as `functionsNamed` always returned.
         if (d.facts.isStatic && !byFile?.has(d.file)) (byFile ??= new Map()).set(d.file, [d]);
       }
-      this.visibleDefs.set(name, { shared: defs.filter((d) => !d.facts.isStatic), byFile });
+      const shared = defs.filter((d) => !d.facts.isStatic);
+      this.visibleDefs.set(name, { shared, byFile, clashing: shared.length > 1 && name !== 'main' ? new ClashingDefinitions(shared, this.programRoots) : null });
     }
     for (const [name, gs] of this.globals) {
       let byFile: Map<string, { facts: GlobalFacts; file: string }> | null = null;
@@ -102,11 +108,15 @@ export class SymbolTable {
     return known;
   }
 
-  /** Definitions visible from `file` under `name`: its own static one, else the non-static ones. */
+  /**
+   * Definitions visible from `file` under `name`: its own static one, else the non-static ones —
+   * narrowed, when several files define the name, to those the file can be linked with (see
+   * `ClashingDefinitions`).
+   */
   functionsNamed(name: string, file: string): readonly FunctionDef[] {
     const v = this.visibleDefs.get(name);
     if (!v) return NONE;
-    return v.byFile?.get(file) ?? v.shared;
+    return v.byFile?.get(file) ?? v.clashing?.visibleFrom(file) ?? v.shared;
   }
 
   isFunctionName(name: string, file: string): boolean {
@@ -155,6 +165,34 @@ export class SymbolTable {
 }
 
 const NONE: readonly FunctionDef[] = [];
+
+/**
+ * One name defined (non-static) in several files. No program links two of them, so they belong
+ * to different programs of the tree (a test program's stub of `STATS_LOCK` beside the server's
+ * real one), or are alternatives of which a build compiles one (per-platform files, `#ifdef`
+ * branches). Without build files lockpath narrows by what linking implies:
+ * - code in a file that defines the name itself calls its own definition (any other one would
+ *   clash with it in every program that contains the file);
+ * - a definition in a file that defines `main` belongs to that program alone: other files see it
+ *   only when no definition outside such files exists (memcached's `testapp.c` stubs out
+ *   `STATS_LOCK`/`STATS_UNLOCK` with empty functions; seen from the server's code, the stub made
+ *   every unlock "may not release", and each such lock part of false lock-order cycles).
+ * Otherwise every definition stays a target, as before.
+ */
+class ClashingDefinitions {
+  private readonly byFile = new Map<string, FunctionDef[]>();
+  private readonly outsideProgramRoots: readonly FunctionDef[] | null;
+
+  constructor(defs: readonly FunctionDef[], programRoots: ReadonlySet<string>) {
+    for (const d of defs) push(this.byFile, d.file, d);
+    const outside = defs.filter((d) => !programRoots.has(d.file));
+    this.outsideProgramRoots = outside.length && outside.length < defs.length ? outside : null;
+  }
+
+  visibleFrom(file: string): readonly FunctionDef[] | null {
+    return this.byFile.get(file) ?? this.outsideProgramRoots;
+  }
+}
 
 const NON_FUNCTION_TYPES = new Set([
   'char', 'int', 'float', 'double', 'bool', '_Bool', 'size_t', 'ssize_t', 'off_t', 'pid_t', 'time_t',

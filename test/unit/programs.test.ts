@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { analyzeTree } from '../../src/analyzer/analyze';
+import { tempDir } from '../support/tempDir';
+
+// A tree often holds several programs (a server, its test programs, per-platform variants) whose
+// files define the same non-static name. No program links two such definitions; a call goes to
+// the one its file can be linked with.
+
+test('a name several files define: calls go to the caller\'s own definition, and a program\'s main file keeps its definitions to itself', async () => {
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-programs-'));
+  const write = (name: string, lines: string[]) => writeFileSync(path.join(dir, name), [...lines, ''].join('\n'));
+  // The server's real wrappers, and a test program that stubs them out.
+  write('stats.c', ['void stats_take(void) { }', 'void stats_drop(void) { }']);
+  write('server.c', ['void stats_take(void);', 'void stats_drop(void);', 'void count(void) {', '  stats_take();', '  stats_drop();', '}', 'int main(void) { count(); return 0; }']);
+  write('stats_test.c', ['void stats_take(void) {}', 'void stats_drop(void) {}', 'int main(void) {', '  stats_take();', '  return 0;', '}']);
+  // Two test programs, each with its own hook, and a shared helper that only calls through a pointer.
+  write('test_a.c', ['void on_abort(void) {}', 'void install(void (*)(void));', 'int main(void) {', '  install(on_abort);', '  return 0;', '}']);
+  write('test_b.c', ['void on_abort(void) {}', 'void install(void (*)(void));', 'int main(void) {', '  install(on_abort);', '  return 0;', '}']);
+  write('install.c', ['static void (*hook)(void);', 'void install(void (*h)(void)) { hook = h; }', 'void fire(void) { hook(); }']);
+  // Per-platform variants, none of them a program's main file: a build compiles one, lockpath cannot tell which.
+  write('priv_linux.c', ['void drop_privileges(void) {}']);
+  write('priv_bsd.c', ['void drop_privileges(void) {}']);
+  write('startup.c', ['void drop_privileges(void);', 'void startup(void) {', '  drop_privileges();', '}']);
+
+  const { graph } = await analyzeTree(dir, { workers: 0 });
+  const fileOf = new Map(graph.functions.map((f) => [f.id, f.file]));
+  const targets = (file: string, line: number) => graph.edges.filter((e) => e.site.file === file && e.site.line === line).map((e) => `${e.kind} ${fileOf.get(e.to)}`).sort();
+
+  // server.c is not the test program: its calls reach the real wrappers only.
+  assert.deepEqual(targets('server.c', 4), ['direct stats.c']);
+  assert.deepEqual(targets('server.c', 5), ['direct stats.c']);
+  // The test program calls its own stub.
+  assert.deepEqual(targets('stats_test.c', 4), ['direct stats_test.c']);
+  // Each test program hands over its own hook; the shared helper calls both (it is linked into both).
+  assert.deepEqual(targets('install.c', 3), ['indirect test_a.c', 'indirect test_b.c']);
+  // Variants outside any main file all stay targets.
+  assert.deepEqual(targets('startup.c', 3), ['direct priv_bsd.c', 'direct priv_linux.c']);
+});
