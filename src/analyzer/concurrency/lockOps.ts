@@ -2,7 +2,7 @@ import type { Val } from '../model';
 import type { LinkedProgram } from '../link/linker';
 import type { LockOpKind, Profile } from '../profile/profile';
 import type { LockMode } from './types';
-import { calleeNames } from './programLookups';
+import { calleeNames, functionIndexOf } from './programLookups';
 
 /** A lock operation at one call site, on one abstract lock. */
 export interface LockOpSite {
@@ -105,10 +105,33 @@ export class LockOps {
         if (facts && depth < 4) for (const flow of facts.flows) if (flow.to.k === 'local' && flow.to.name === name) keys.push(...this.keysOf(flow.from, fn, depth + 1));
         continue;
       }
+      if (v.k === 'ret') {
+        // A call's result (`held = bucket_trylock(hv)`) denotes the locks that function returns.
+        if (depth < 4) keys.push(...this.returnedKeys(v.fn, fn, depth + 1));
+        continue;
+      }
       const key = v.k === 'read' ? this.program.locationKey(v.loc, fn) : v.k === 'ident' ? this.program.locationKey({ k: 'global', name: v.name }, fn) : null;
       if (key) keys.push(key);
     }
     return [...new Set(keys)];
+  }
+
+  /**
+   * Locks a function called by `name` from `fn` returns: what flows into its return value
+   * (memcached's `item_trylock` returns `&item_locks[…]` once it took it, and its callers release
+   * that pointer through `item_trylock_unlock(void *)`). A returned parameter says nothing here.
+   */
+  private returnedKeys(name: string, fn: number, depth: number): string[] {
+    const keys: string[] = [];
+    for (const def of this.program.symbols.functionsNamed(name, this.program.functions[fn].file ?? '')) {
+      const callee = functionIndexOf(this.program, def.facts);
+      const facts = callee === undefined ? undefined : this.program.facts[callee];
+      if (!facts) continue;
+      for (const flow of facts.flows) {
+        if (flow.to.k === 'ret') keys.push(...this.keysOf(flow.from, callee!, depth).filter((k) => !k.startsWith('P:')));
+      }
+    }
+    return keys;
   }
 
   /** Replaces a callee's parameter key by the keys of the caller's argument at `call`. */
