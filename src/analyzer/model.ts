@@ -56,8 +56,12 @@ export type Stmt =
   | { s: 'call'; call: number }
   | {
     s: 'if'; line: number; cond: Stmt[]; then: Stmt[]; else: Stmt[];
-    /** The condition only tests a local: `then` runs exactly when the local's truth is `when`. */
-    guard?: { local: string; when: boolean };
+    /**
+     * The condition only tests a local or a field path read through one (`mod->needs_lock`):
+     * `then` runs exactly when its truth is `when`. `name`: the local, or the path as
+     * `root.field.field` (see `FunctionFacts.guardPaths`).
+     */
+    guard?: { name: string; when: boolean };
   }
   | {
     s: 'loop'; line: number; col: number; kind: 'while' | 'for' | 'do'; cond: Stmt[]; condReads: Access[]; condText: string;
@@ -112,7 +116,17 @@ export interface FunctionFacts {
    * Branches guarded by one of them are taken together (`if (should_lock) lock(); … if (should_lock) unlock();`).
    */
   guardLocals?: string[];
+  /**
+   * Field paths that `if`s test (`if (!active->mod->needs_lock) unlock(); … if (active->mod->needs_lock)
+   * unlock();`), read through a local that keeps its value or through a global. Whether the path
+   * keeps its value depends on what the function and its callees write: the concurrency analysis
+   * decides (guards.ts).
+   */
+  guardPaths?: GuardPath[];
 }
+
+/** A field path an `if` tests: `name` as in the `if`'s guard, `root` the local or global it starts from. */
+export interface GuardPath { name: string; root: string; fields: string[] }
 
 export interface PrototypeFacts { name: string; isStatic: boolean; site: Site; returnType: string; params: { name: string; type: string }[] }
 

@@ -24,7 +24,7 @@ test('an if that only tests a local records it as its guard', async () => {
       if (a > 1) {} if (a && p) {} if (g_flag) {} if (!!a) {}
     }
   `);
-  const guards = ifs(facts.functions[0].body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.local}` : '-'));
+  const guards = ifs(facts.functions[0].body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.name}` : '-'));
   assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', '-', 'a']);
 });
 
@@ -48,4 +48,25 @@ test('only locals that keep one value through the call can guard', async () => {
     }
   `);
   assert.deepEqual(facts.functions[0].guardLocals, ['once', 'param']);
+});
+
+test('an if that tests a field path records it with its root and fields; a path through a local that changes cannot guard', async () => {
+  const facts = await factsOf(`
+    struct s { int on; struct { int on; } inner; struct s *mod; int (*f)(int); };
+    struct s g_state;
+    void f(struct s *p, struct s *q) {
+      if (p->on) {} if (!p->inner.on) {} if (g_state.mod->on == 0) {} if (q->on) {}
+      q = 0;
+      if (p[0].on) {} if (p->f(1)) {} if (p->a.b.c.d.e) {}
+    }
+  `);
+  const fn = facts.functions[0];
+  const guards = ifs(fn.body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.name}` : '-'));
+  assert.deepEqual(guards, ['p.on', '!p.inner.on', '!g_state.mod.on', 'q.on', '-', '-', '-']);
+  // q is assigned: its paths may read another object at each test.
+  assert.deepEqual(fn.guardPaths, [
+    { name: 'g_state.mod.on', root: 'g_state', fields: ['mod', 'on'] },
+    { name: 'p.inner.on', root: 'p', fields: ['inner', 'on'] },
+    { name: 'p.on', root: 'p', fields: ['on'] },
+  ]);
 });

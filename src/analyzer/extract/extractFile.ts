@@ -488,7 +488,7 @@ export class FileExtractor {
     const ctx: BodyContext = { fn, locals: new Map() };
     if (spec.macroSite) ctx.macro = { name: spec.definedByMacro ?? '', site: spec.macroSite, skip: new Set() };
     for (const p of spec.params) if (p.name) ctx.locals.set(p.name, p.type);
-    const use: LocalUse = { declared: new Map(spec.params.filter((p) => p.name).map((p) => [p.name, 1])), unstable: new Set(), guards: new Set(), structTags: new Set() };
+    const use: LocalUse = { declared: new Map(spec.params.filter((p) => p.name).map((p) => [p.name, 1])), unstable: new Set(), guards: new Set(), paths: new Map(), structTags: new Set() };
     this.localUse.set(fn, use);
     const repaired = spec.macroSite ? null : this.repairBody(spec.body);
     if (repaired) {
@@ -498,8 +498,13 @@ export class FileExtractor {
       fn.body = this.statements(spec.body, ctx);
     }
     this.localUse.delete(fn);
-    const stable = [...use.guards].filter((g) => use.declared.get(g) === 1 && !use.unstable.has(g));
+    const keepsValue = (local: string) => use.declared.get(local) === 1 && !use.unstable.has(local);
+    const stable = [...use.guards].filter(keepsValue);
     if (stable.length) fn.guardLocals = stable.sort();
+    // A path read through a local only when that local keeps its value; through a global, always
+    // (whether the global or a field on the path is written is the analysis' question).
+    const paths = [...use.paths].filter(([, p]) => (use.declared.has(p.root) ? keepsValue(p.root) : !ctx.locals.has(p.root)));
+    if (paths.length) fn.guardPaths = paths.map(([name, p]) => ({ name, root: p.root, fields: p.fields })).sort((a, b) => (a.name < b.name ? -1 : 1));
     this.facts.functions.push(fn);
   }
 
@@ -624,13 +629,15 @@ export class FileExtractor {
         const consequence = field(node, 'consequence');
         let alternative = field(node, 'alternative');
         if (alternative?.type === 'else_clause') alternative = named(alternative)[0] ?? null;
-        const guard = condition ? localGuard(condition, ctx.locals) : undefined;
-        if (guard) this.localUse.get(ctx.fn)?.guards.add(guard.local);
+        const tested = condition ? guardOf(condition, ctx.locals) : undefined;
+        const use = this.localUse.get(ctx.fn);
+        if (tested?.path) use?.paths.set(tested.name, tested.path);
+        else if (tested) use?.guards.add(tested.name);
         out.push({
           s: 'if', line, cond,
           then: consequence ? this.statements(consequence, ctx) : [],
           else: alternative ? this.statements(alternative, ctx) : [],
-          ...(guard ? { guard } : {}),
+          ...(tested ? { guard: { name: tested.name, when: tested.when } } : {}),
         });
         return;
       }
@@ -1406,6 +1413,8 @@ interface LocalUse {
   unstable: Set<string>;
   /** Locals some `if` tests on its own. */
   guards: Set<string>;
+  /** Field paths some `if` tests on their own, by guard name. */
+  paths: Map<string, { root: string; fields: string[] }>;
   /** Tags of the structs and unions defined in the function. */
   structTags: Set<string>;
 }
@@ -1413,29 +1422,49 @@ interface LocalUse {
 const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
 
 /**
- * An `if` condition that only tests a local: `x`, `!x`, `x != NULL`, `x == 0`… `when` is the
- * local's truth for which the `then` branch runs.
+ * An `if` condition that only tests a local or a field path (`x`, `!x`, `x != NULL`, `x == 0`,
+ * `mod->needs_lock`…). `when` is the tested value's truth for which the `then` branch runs; a
+ * path comes with its root and fields.
  */
-function localGuard(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { local: string; when: boolean } | undefined {
+function guardOf(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { name: string; when: boolean; path?: { root: string; fields: string[] } } | undefined {
   // A guard is a short condition (`(!should_lock)`, `(ctx != NULL)`): skip the others unread.
   if (condition.endIndex - condition.startIndex > 64) return undefined;
   const n = stripParens(condition);
-  if (n.type === 'identifier') return locals.has(n.text) ? { local: n.text, when: true } : undefined;
+  if (n.type === 'identifier' || n.type === 'field_expression') {
+    const subject = guardSubject(n, locals);
+    return subject ? { ...subject, when: true } : undefined;
+  }
   if (n.type === 'unary_expression' && n.children[0]?.type === '!') {
     const inner = named(n)[0];
-    const g = inner ? localGuard(inner, locals) : undefined;
-    return g ? { local: g.local, when: !g.when } : undefined;
+    const g = inner ? guardOf(inner, locals) : undefined;
+    return g ? { ...g, when: !g.when } : undefined;
   }
   if (n.type === 'binary_expression') {
     const op = n.children[1]?.type;
     if (op !== '==' && op !== '!=') return undefined;
     const [a, b] = named(n).map(stripParens);
     if (!a || !b) return undefined;
-    const [id, other] = a.type === 'identifier' && locals.has(a.text) ? [a, b] : b.type === 'identifier' && locals.has(b.text) ? [b, a] : [null, null];
-    if (!id || !other || !NULLISH.has(other.text)) return undefined;
-    return { local: id.text, when: op === '!=' };
+    const [subject, other] = NULLISH.has(b.text) ? [guardSubject(a, locals), b] : NULLISH.has(a.text) ? [guardSubject(b, locals), a] : [undefined, null];
+    if (!subject || !other) return undefined;
+    return { ...subject, when: op === '!=' };
   }
   return undefined;
+}
+
+/** What a guard tests: a local, or a field path from a local or global (`active.mod->needs_lock`, at most 4 fields). */
+function guardSubject(node: SyntaxNode, locals: ReadonlyMap<string, string>): { name: string; path?: { root: string; fields: string[] } } | undefined {
+  if (node.type === 'identifier') return locals.has(node.text) ? { name: node.text } : undefined;
+  const fields: string[] = [];
+  let n: SyntaxNode | null = node;
+  while (n && n.type === 'field_expression' && fields.length <= 4) {
+    const f = field(n, 'field');
+    if (!f) return undefined;
+    fields.unshift(f.text);
+    n = field(n, 'argument');
+    n = n && stripParens(n);
+  }
+  if (!n || n.type !== 'identifier' || !fields.length || fields.length > 4) return undefined;
+  return { name: `${n.text}.${fields.join('.')}`, path: { root: n.text, fields } };
 }
 
 /** A function record nothing keeps: the context of macro values expanded at file scope. */
