@@ -29,6 +29,16 @@ interface BodyContext {
   remap?: BodyRemap;
   /** Local names assigned inside the loops being walked (innermost last). */
   loopLocalWrites?: Set<string>[];
+  /**
+   * `static` locals, with their declared types: storage that outlives the call, kept as the
+   * global `fn::name` (a dispatch table `static handler_fn table[] = {…}`; `table[i](x)`).
+   */
+  staticLocals?: Map<string, string>;
+}
+
+/** The global key of a `static` local (not shadowed by a plain local), or undefined. */
+function staticLocalKey(ctx: BodyContext | null | undefined, name: string): string | undefined {
+  return ctx?.staticLocals?.has(name) && !ctx.locals.has(name) ? `${ctx.fn.name}::${name}` : undefined;
 }
 
 /** Positions in a re-parsed, macro-repaired body mapped back to the original file. */
@@ -764,6 +774,10 @@ export class FileExtractor {
       if (!id) continue;
       const isStaticLocal = hasStorageClass(node, 'static');
       if (!isStaticLocal) ctx.locals.set(id.text, type);
+      else {
+        ctx.locals.delete(id.text);
+        (ctx.staticLocals ??= new Map()).set(id.text, type);
+      }
       const use = this.localUse.get(ctx.fn);
       if (use) {
         use.declared.set(id.text, (use.declared.get(id.text) ?? 0) + 1);
@@ -1022,7 +1036,7 @@ export class FileExtractor {
       return;
     }
     if (n.type === 'identifier') {
-      if (!ctx.locals.has(n.text) && !this.macros.has(n.text)) out.push({ loc: { k: 'global', name: n.text }, text: n.text, site: this.callSite(n, ctx) });
+      if (!ctx.locals.has(n.text) && !this.macros.has(n.text)) out.push({ loc: { k: 'global', name: staticLocalKey(ctx, n.text) ?? n.text }, text: n.text, site: this.callSite(n, ctx) });
       return;
     }
     if (n.type === 'call_expression') {
@@ -1135,7 +1149,9 @@ export class FileExtractor {
       return { k: 'opaque' };
     }
     if (node.type === 'identifier') {
-      return ctx.locals.has(node.text) ? { k: 'ptr', loc: { k: 'local', name: node.text } } : { k: 'name', name: node.text };
+      if (ctx.locals.has(node.text)) return { k: 'ptr', loc: { k: 'local', name: node.text } };
+      const key = staticLocalKey(ctx, node.text);
+      return key ? { k: 'ptr', loc: { k: 'global', name: key } } : { k: 'name', name: node.text };
     }
     const loc = this.locationOf(node, ctx);
     return loc ? { k: 'ptr', loc } : { k: 'opaque' };
@@ -1206,6 +1222,8 @@ export class FileExtractor {
     switch (n.type) {
       case 'identifier': {
         if (ctx?.locals.has(n.text)) return [{ k: 'read', loc: { k: 'local', name: n.text } }];
+        const staticKey = staticLocalKey(ctx, n.text);
+        if (staticKey) return [{ k: 'read', loc: { k: 'global', name: staticKey } }];
         const expanded = ctx?.macro ? null : this.macroValues(n, n.text, ctx, depth);
         return expanded ?? [{ k: 'ident', name: n.text, site: ctx ? this.callSite(n, ctx) : this.site(n) }];
       }
@@ -1310,7 +1328,7 @@ export class FileExtractor {
     const n = stripParens(node);
     switch (n.type) {
       case 'identifier':
-        return ctx?.locals.has(n.text) ? { k: 'local', name: n.text } : { k: 'global', name: n.text };
+        return ctx?.locals.has(n.text) ? { k: 'local', name: n.text } : { k: 'global', name: staticLocalKey(ctx, n.text) ?? n.text };
       case 'field_expression': {
         const [arg, f] = named(n);
         if (!arg || !f || f.type !== 'field_identifier') return null;
@@ -1336,7 +1354,7 @@ export class FileExtractor {
     const n = stripParens(node);
     switch (n.type) {
       case 'identifier': {
-        const local = ctx?.locals.get(n.text);
+        const local = ctx?.locals.get(n.text) ?? (staticLocalKey(ctx, n.text) ? ctx!.staticLocals!.get(n.text) : undefined);
         if (local !== undefined) return local ? { t: 'name', name: local } : { t: 'unknown' };
         return { t: 'var', name: n.text };
       }

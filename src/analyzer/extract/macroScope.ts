@@ -1,4 +1,4 @@
-import { MacroTable } from '../macros';
+import { MacroTable, preferredDefinition } from '../macros';
 import type { MacroDef } from '../macros';
 
 const NONE: readonly MacroDef[] = [];
@@ -35,8 +35,7 @@ export class FileMacroScope extends MacroTable {
   override get(name: string): MacroDef | undefined {
     const own = this.local.get(name);
     if (own) return own;
-    const defs = this.sharedDefs(name);
-    return defs.find((d) => d.body.length > 0) ?? defs[0];
+    return preferredDefinition(this.sharedDefs(name));
   }
 
   override has(name: string): boolean {

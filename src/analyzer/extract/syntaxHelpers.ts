@@ -90,14 +90,20 @@ export function isFunctionPointerDeclarator(decl: SyntaxNode | null): boolean {
   return false;
 }
 
+/**
+ * Whether the declared variable is an array: the declarator nearest its name decides (`a[4]`,
+ * `*a[4]` and `(*const table[])(int)`, an array of function pointers, are arrays; `(*p)[4]`, a
+ * pointer to an array, is not).
+ */
 export function isArrayDeclarator(decl: SyntaxNode | null): boolean {
   let cur = decl;
+  let nearest: string | null = null;
   for (let guard = 0; cur && guard < 64; guard++) {
-    if (cur.type === 'array_declarator') return true;
-    if (cur.type === 'init_declarator') { cur = field(cur, 'declarator'); continue; }
-    return false;
+    if (cur.type === 'array_declarator' || cur.type === 'pointer_declarator' || cur.type === 'function_declarator') nearest = cur.type;
+    else if (cur.type !== 'init_declarator' && cur.type !== 'parenthesized_declarator') break;
+    cur = field(cur, 'declarator') ?? (cur.type === 'parenthesized_declarator' ? cur.namedChildren[0] ?? null : null);
   }
-  return false;
+  return nearest === 'array_declarator';
 }
 
 /** `*p`, `(*p)[4]`, `p = …` with a pointer declarator: the variable holds a pointer. */

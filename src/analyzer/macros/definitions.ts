@@ -3,6 +3,7 @@
 // not know the build configuration and would rather see all candidate expansions.
 
 import { isIdentPartCode, isIdentStartCode } from './lexer';
+import { MODELLED_API_NAMES } from '../profile/modelledApis';
 
 export interface MacroDef {
   name: string;
@@ -284,7 +285,8 @@ export function scanMacroDefinitions(text: string, file: string): MacroDef[] {
       if (word === 'define' && (q >= n || !isIdentStartCode(text.charCodeAt(q)))) {
         const rest = readLogicalLine(text, cur, true).trimStart();
         const def = parseDefine(rest, file, directiveLine);
-        if (def) defs.push(def);
+        // A modelled API's stand-in (a no-threads build's stub) is not this analysis' build.
+        if (def && !MODELLED_API_NAMES.has(def.name)) defs.push(def);
       } else {
         // Other directives are skipped as a whole line so that e.g. "#error don't" cannot
         // open a literal that hides the following lines.
@@ -332,6 +334,31 @@ function skipDirectiveSpace(text: string, cur: Cursor): void {
 
 // ---------------------------------------------------------------------------------------
 
+const callsModelledApi = new WeakMap<MacroDef, boolean>();
+
+/**
+ * Of a name's definitions (one per `#if` branch), the one expansion uses: the first whose body
+ * names a thread, lock or wait API the profile models — the threaded POSIX build, as in zstd's
+ * `threading.h`, whose Windows branch comes first (`EnterCriticalSection`) and whose
+ * single-threaded one expands to nothing (`((void)(a))`) —, else the first with a non-empty body,
+ * else the first.
+ */
+export function preferredDefinition(defs: readonly MacroDef[]): MacroDef | undefined {
+  if (defs.length < 2) return defs[0];
+  let nonEmpty: MacroDef | undefined;
+  for (const d of defs) {
+    if (d.body === '') continue;
+    let calls = callsModelledApi.get(d);
+    if (calls === undefined) {
+      calls = (d.body.match(/[A-Za-z_]\w*/g) ?? []).some((word) => MODELLED_API_NAMES.has(word));
+      callsModelledApi.set(d, calls);
+    }
+    if (calls) return d;
+    nonEmpty ??= d;
+  }
+  return nonEmpty ?? defs[0];
+}
+
 export class MacroTable {
   private readonly byName = new Map<string, MacroDef[]>();
   private cachedFingerprint: string | undefined;
@@ -357,12 +384,10 @@ export class MacroTable {
     return this.byName.get(name) ?? EMPTY_DEFS;
   }
 
-  /** The definition expansion uses: the first one with a non-empty body, else the first. */
+  /** The definition expansion uses (see `preferredDefinition`). */
   get(name: string): MacroDef | undefined {
     const list = this.byName.get(name);
-    if (!list) return undefined;
-    for (const d of list) if (d.body !== '') return d;
-    return list[0];
+    return list ? preferredDefinition(list) : undefined;
   }
 
   has(name: string): boolean {
