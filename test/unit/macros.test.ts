@@ -634,3 +634,37 @@ describe('expandText', () => {
     assert.deepEqual(tokenizeC(r.text).map((t) => t.text), ['-', '-', '1', '+', '+', '1']);
   });
 });
+
+describe('builds without threads', () => {
+  test('a macro named like a modelled thread, lock or wait API is not expanded: the call stays the API call', () => {
+    const src = [
+      '#ifdef NO_PTHREADS',
+      '#define pthread_mutex_lock(mutex)',
+      '#define pthread_create(thread, attr, fn, data) dummy_pthread_create(thread, attr, fn, data)',
+      '#endif',
+      '#define my_lock(m) pthread_mutex_lock(m)',
+    ].join('\n');
+    const t = table(src);
+    assert.equal(t.has('pthread_mutex_lock'), false);
+    assert.equal(t.has('pthread_create'), false);
+    assert.equal(expand(src, 'pthread_create(&t, NULL, worker, NULL)').text, 'pthread_create(&t, NULL, worker, NULL)');
+    assert.equal(expand(src, 'my_lock(&mu)').text, 'pthread_mutex_lock(&mu)');
+  });
+
+  test('of #if alternatives, the one that calls a modelled API expands; else the first non-empty one', () => {
+    const src = [
+      '#if defined(_WIN32)',
+      '#define POOL_LOCK(a) EnterCriticalSection((a))',
+      '#define POOL_NAME(a) win_name(a)',
+      '#elif defined(POOL_THREADS)',
+      '#define POOL_LOCK(a) pthread_mutex_lock((a))',
+      '#define POOL_NAME(a) posix_name(a)',
+      '#else',
+      '#define POOL_LOCK(a) ((void)(a))',
+      '#define POOL_NAME(a)',
+      '#endif',
+    ].join('\n');
+    assert.equal(expand(src, 'POOL_LOCK(&m)').text, 'pthread_mutex_lock((&m))');
+    assert.equal(expand(src, 'POOL_NAME(x)').text, 'win_name(x)');
+  });
+});
