@@ -653,9 +653,9 @@ describe('builds without threads', () => {
 
   test('of #if alternatives, the one that calls a modelled API expands; else the first non-empty one', () => {
     const src = [
-      '#if defined(_WIN32)',
-      '#define POOL_LOCK(a) EnterCriticalSection((a))',
-      '#define POOL_NAME(a) win_name(a)',
+      '#if defined(POOL_SPIN)',
+      '#define POOL_LOCK(a) spin_acquire((a))',
+      '#define POOL_NAME(a) spin_name(a)',
       '#elif defined(POOL_THREADS)',
       '#define POOL_LOCK(a) pthread_mutex_lock((a))',
       '#define POOL_NAME(a) posix_name(a)',
@@ -665,6 +665,39 @@ describe('builds without threads', () => {
       '#endif',
     ].join('\n');
     assert.equal(expand(src, 'POOL_LOCK(&m)').text, 'pthread_mutex_lock((&m))');
-    assert.equal(expand(src, 'POOL_NAME(x)').text, 'win_name(x)');
+    assert.equal(expand(src, 'POOL_NAME(x)').text, 'spin_name(x)');
+  });
+});
+
+describe('Windows-only branches', () => {
+  test('definitions only a Windows build compiles are skipped; other conditions are not evaluated', () => {
+    const defs = scanMacroDefinitions([
+      '#ifdef _WIN32',
+      '#define raise mingw_raise',
+      '#else',
+      '#define POSIX_ONLY 1',
+      '#endif',
+      '#if defined(__MINGW32__) && !defined(__CYGWIN__)',
+      '#define open mingw_open',
+      '#elif defined(HAVE_FOO)',
+      '#define FOO_BRANCH 1',
+      '#endif',
+      '#ifndef _WIN32',
+      '#define NOT_WINDOWS 1',
+      '#else /* Windows */',
+      '#define close mingw_close',
+      '#endif',
+      '#if !defined(_MSC_VER)',
+      '#  if defined(WIN32) || defined(__unix__)',
+      '#    define EITHER 1',
+      '#  endif',
+      '#else',
+      '#  define MSVC_ONLY 1',
+      '#endif',
+      '#if _MSC_VER >= 1900',
+      '#define COMPARED 1',
+      '#endif',
+    ].join('\n'), 'compat.h').map((d) => d.name);
+    assert.deepEqual(defs, ['POSIX_ONLY', 'FOO_BRANCH', 'NOT_WINDOWS', 'EITHER', 'COMPARED']);
   });
 });

@@ -452,6 +452,10 @@ export class FileExtractor {
     const nameNode = fnDecl ? declaratorName(field(fnDecl, 'declarator')) : null;
     if (!def || !fnDecl || !nameNode || this.macros.has(nameNode.text) && !expansion.macrosUsed.length) return false;
     const name = nameNode.text;
+    // A name this file declares as a type is an expression macro misread as a header (xxhash's
+    // `XXH_mult32to64(xxh_u64 x, …)` under an #if where it is a function, expanded with the
+    // macro's `((xxh_u64)(xxh_u32)(x) * …)`): no function.
+    if (this.facts.typedefs.some((t) => t.name === name)) return false;
     // Point at the name as written in the source when it appears there (the macro argument).
     const offsetInHeader = findIdentifier(rawHeader, name);
     const namePos = offsetInHeader >= 0 ? this.positionAt(headerStart + offsetInHeader) : this.site(definition ?? body);

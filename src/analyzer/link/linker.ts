@@ -550,6 +550,8 @@ class Linker {
           const base = { site: call.site, ...(call.macro ? { macro: call.macro } : {}) };
           if (call.callee.k === 'name') {
             const name = call.callee.name;
+            // `(T)(x)`, a cast tree-sitter parsed as a call: no call at all.
+            if (this.symbols.isTypeOnlyName(name, f.file)) return;
             const defs = this.symbols.functionsNamed(name, f.file);
             const global = defs.length ? undefined : this.symbols.globalNamed(name, f.file);
             if (!global) {
@@ -582,6 +584,7 @@ class Linker {
             }
             return;
           }
+          if (call.callee.k === 'ret' && this.symbols.isTypeOnlyName(call.callee.fn, f.file)) return;
           total++;
           if (call.callee.k === 'opaque') {
             this.unresolved.push({ function: this.fns[fnIdx].node.id, site: call.site, text: call.text, reason: 'the callee is computed by an expression lockpath does not model' });

@@ -119,6 +119,14 @@ export class SymbolTable {
     return v.byFile?.get(file) ?? v.clashing?.visibleFrom(file) ?? v.shared;
   }
 
+  /**
+   * Whether `name` names a type and nothing callable: tree-sitter reads the cast `(xxh_u64)(x)`
+   * as a call of `xxh_u64`, since it cannot know the name is a type.
+   */
+  isTypeOnlyName(name: string, file: string): boolean {
+    return this.typedefs.has(name) && !this.functionsNamed(name, file).length && !this.prototypes.has(name) && !this.globalNamed(name, file);
+  }
+
   isFunctionName(name: string, file: string): boolean {
     return this.functionsNamed(name, file).length > 0 || this.prototypes.has(name) && !this.globalNamed(name, file);
   }

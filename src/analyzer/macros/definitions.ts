@@ -204,6 +204,7 @@ function parseDefine(rest: string, file: string, line: number): MacroDef | null 
 
 export function scanMacroDefinitions(text: string, file: string): MacroDef[] {
   const defs: MacroDef[] = [];
+  const windows = new WindowsBranches();
   const n = text.length;
   const cur: Cursor = { pos: 0, line: 1 };
   // True while only whitespace and comments have been seen on the current line, which is
@@ -285,8 +286,11 @@ export function scanMacroDefinitions(text: string, file: string): MacroDef[] {
       if (word === 'define' && (q >= n || !isIdentStartCode(text.charCodeAt(q)))) {
         const rest = readLogicalLine(text, cur, true).trimStart();
         const def = parseDefine(rest, file, directiveLine);
-        // A modelled API's stand-in (a no-threads build's stub) is not this analysis' build.
-        if (def && !MODELLED_API_NAMES.has(def.name)) defs.push(def);
+        // A modelled API's stand-in (a no-threads build's stub) and Windows-only glue are not
+        // this analysis' build.
+        if (def && !MODELLED_API_NAMES.has(def.name) && !windows.inWindowsOnlyBranch()) defs.push(def);
+      } else if (CONDITIONAL_DIRECTIVES.has(word)) {
+        windows.directive(word, readLogicalLine(text, cur, true));
       } else {
         // Other directives are skipped as a whole line so that e.g. "#error don't" cannot
         // open a literal that hides the following lines.
@@ -308,6 +312,86 @@ export function scanMacroDefinitions(text: string, file: string): MacroDef[] {
 }
 
 const INTERESTING = /[\n"'\/#\\]/g;
+
+const CONDITIONAL_DIRECTIVES = new Set(['if', 'ifdef', 'ifndef', 'elif', 'else', 'endif']);
+
+/** Macros only a Windows build defines. */
+const WINDOWS_MACROS = new Set(['_WIN32', '_WIN64', 'WIN32', 'WIN64', '_WINDOWS', '__WINDOWS__', '__MINGW32__', '__MINGW64__', '_MSC_VER']);
+
+/**
+ * Which `#if` branches only a Windows build compiles. lockpath analyses a POSIX build: Windows
+ * glue such as git's `compat/mingw.h` (`#define raise mingw_raise`, pulled in under
+ * `#if defined(__MINGW32__)`) or hiredis' `sockcompat.h` must not replace POSIX calls. A branch is
+ * Windows-only when its condition requires a Windows macro (`#ifdef _WIN32`, `#if
+ * defined(_MSC_VER) && …`), or it is the `#else` of `#ifndef _WIN32`. Other conditions are not
+ * evaluated: their definitions all count, as before.
+ */
+class WindowsBranches {
+  /** Per open `#if`: whether the current branch is Windows-only, and whether its `#else` would be. */
+  private readonly stack: { current: boolean; otherwise: boolean }[] = [];
+  private dead = 0;
+
+  inWindowsOnlyBranch(): boolean {
+    return this.dead > 0;
+  }
+
+  directive(word: string, rest: string): void {
+    const condition = rest.replace(/\/\*[^]*?\*\/|\/\/.*$/g, ' ').trim();
+    switch (word) {
+      case 'ifdef':
+        this.push(WINDOWS_MACROS.has(condition.split(/\s/)[0]), false);
+        return;
+      case 'ifndef':
+        this.push(false, WINDOWS_MACROS.has(condition.split(/\s/)[0]));
+        return;
+      case 'if':
+        this.push(requiresWindows(condition), excludesWindows(condition));
+        return;
+      case 'elif': {
+        const top = this.stack[this.stack.length - 1];
+        if (top) this.set(top, requiresWindows(condition), false);
+        return;
+      }
+      case 'else': {
+        const top = this.stack[this.stack.length - 1];
+        if (top) this.set(top, top.otherwise, false);
+        return;
+      }
+      case 'endif': {
+        const top = this.stack.pop();
+        if (top?.current) this.dead--;
+        return;
+      }
+    }
+  }
+
+  private push(current: boolean, otherwise: boolean): void {
+    this.stack.push({ current, otherwise });
+    if (current) this.dead++;
+  }
+
+  private set(top: { current: boolean; otherwise: boolean }, current: boolean, otherwise: boolean): void {
+    if (top.current) this.dead--;
+    top.current = current;
+    top.otherwise = otherwise;
+    if (current) this.dead++;
+  }
+}
+
+/** `defined(_WIN32)`, `_WIN32 && X`, `defined _MSC_VER && …`: a conjunction with a Windows macro in it (no `||`). */
+function requiresWindows(condition: string): boolean {
+  if (condition.includes('||')) return false;
+  return condition.split('&&').some((term) => {
+    const m = /^\(*\s*(?:defined\s*\(?\s*)?([A-Za-z_]\w*)\s*\)*\s*$/.exec(term.trim());
+    return !!m && WINDOWS_MACROS.has(m[1]);
+  });
+}
+
+/** `!defined(_WIN32)` alone: its `#else` is Windows-only. */
+function excludesWindows(condition: string): boolean {
+  const m = /^!\s*(?:defined\s*\(?\s*)?([A-Za-z_]\w*)\s*\)?$/.exec(condition);
+  return !!m && WINDOWS_MACROS.has(m[1]);
+}
 
 /** Skips blanks, comments and continuations between '#' and the directive name. */
 function skipDirectiveSpace(text: string, cur: Cursor): void {
