@@ -446,6 +446,8 @@ class FindingBuilder {
   private computeAwaitedThreads(w: WaitSite): AwaitedThread[] {
     // One entry per awaited thread: the release it may be kept from by the lock, if any.
     const byRoot = new Map<number, AwaitedThread>();
+    /** Per root, the kept release's kind and the length of the path to it. */
+    const kept = new Map<number, { update: boolean; steps: number }>();
     const fresh = this.freshlyStartedRoots(w);
     for (const { release, roots } of this.releasers.of(w)) {
       const candidates = roots ?? this.threadRoots.filter((r) => this.rootReach.get(r)!.has(release.fn));
@@ -453,8 +455,11 @@ class FindingBuilder {
         const prev = byRoot.get(r);
         // Threads the waiter has just started run from their first statement: if one of their
         // releases comes before they can take the lock, they get there (`alive++` at start, even
-        // if `alive--` at exit comes after GIL-taking jobs).
-        if (fresh.has(r) ? prev && !prev.takesLock : prev?.takesLock) continue;
+        // if `alive--` at exit comes after GIL-taking jobs). A release of the kept one's kind may
+        // still be the nearer evidence (below).
+        const before = kept.get(r);
+        const sameKind = !!before && before.update === !!release.update;
+        if ((fresh.has(r) ? prev && !prev.takesLock : prev?.takesLock) && !sameKind) continue;
         const toReleaser = this.graph.shortestFeasible(r, (f) => f === release.fn);
         // Reached only through a call of a parameter its own calls do not pass the releaser to.
         if (!toReleaser && !roots) continue;
@@ -463,8 +468,14 @@ class FindingBuilder {
         const releaseStep = toReleaser && toReleaser.path.length ? this.program.edges[toReleaser.path[0]].site : release.site;
         const taker = this.mayTakeLockBefore(r, releaseStep) ? this.pathToLockTakerAlong(r, toReleaser?.path ?? []) : null;
         // Releases come best first (counters that move before plain stores): a later one replaces
-        // an earlier one only when the lock may keep the thread from it.
-        if (prev && !fresh.has(r) && !taker) continue;
+        // an earlier one when the lock may keep the thread from it, or, as evidence, when it is of
+        // the same kind, as much kept from by the lock, and nearer the thread's start (the pool
+        // thread's own `num_jobs_in_progress--` rather than a counter two calls down).
+        const steps = toReleaser?.path.length ?? 0;
+        const nearer = sameKind && !!prev?.takesLock === !!taker && steps < before!.steps;
+        if ((fresh.has(r) ? prev && !prev.takesLock : prev?.takesLock) && !nearer) continue;
+        if (prev && !fresh.has(r) && !taker && !nearer) continue;
+        kept.set(r, { update: !!release.update, steps });
         byRoot.set(r, {
           threadRoot: this.program.functions[r].id,
           releaser: { function: this.program.functions[release.fn].id, site: release.site, action: release.action },
