@@ -117,15 +117,16 @@ export interface FunctionFacts {
    */
   guardLocals?: string[];
   /**
-   * Field paths that `if`s test (`if (!active->mod->needs_lock) unlock(); … if (active->mod->needs_lock)
-   * unlock();`), read through a local that keeps its value or through a global. Whether the path
+   * Globals and field paths that two `if`s or more test (`if (!active->mod->needs_lock) unlock(); …
+   * if (active->mod->needs_lock) unlock();`), read through a local that keeps its value or through a
+   * global. Whether the path
    * keeps its value depends on what the function and its callees write: the concurrency analysis
    * decides (guards.ts).
    */
   guardPaths?: GuardPath[];
 }
 
-/** A field path an `if` tests: `name` as in the `if`'s guard, `root` the local or global it starts from. */
+/** A global or field path `if`s test: `name` as in the `if`s' guard, `root` the local or global it starts from (`fields` empty: the global itself). */
 export interface GuardPath { name: string; root: string; fields: string[] }
 
 export interface PrototypeFacts { name: string; isStatic: boolean; site: Site; returnType: string; params: { name: string; type: string }[] }

@@ -25,7 +25,8 @@ test('an if that only tests a local records it as its guard', async () => {
     }
   `);
   const guards = ifs(facts.functions[0].body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.name}` : '-'));
-  assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', '-', 'a']);
+  // g_flag is not a local: a global guard (see the field-path test below).
+  assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', 'g_flag', 'a']);
 });
 
 test('only locals that keep one value through the call can guard', async () => {
@@ -50,21 +51,24 @@ test('only locals that keep one value through the call can guard', async () => {
   assert.deepEqual(facts.functions[0].guardLocals, ['once', 'param']);
 });
 
-test('an if that tests a field path records it with its root and fields; a path through a local that changes cannot guard', async () => {
+test('an if that tests a global or a field path records it with its root and fields; a path through a local that changes cannot guard', async () => {
   const facts = await factsOf(`
     struct s { int on; struct { int on; } inner; struct s *mod; int (*f)(int); };
     struct s g_state;
+    void *g_lock;
     void f(struct s *p, struct s *q) {
-      if (p->on) {} if (!p->inner.on) {} if (g_state.mod->on == 0) {} if (q->on) {}
+      if (p->on) {} if (!p->inner.on) {} if (g_state.mod->on == 0) {} if (q->on) {} if (g_lock) {}
       q = 0;
       if (p[0].on) {} if (p->f(1)) {} if (p->a.b.c.d.e) {}
+      if (p->on) {} if (p->inner.on) {} if (g_state.mod->on) {} if (q->on) {} if (!g_lock) {} if (p->mod->on) {}
     }
   `);
   const fn = facts.functions[0];
   const guards = ifs(fn.body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.name}` : '-'));
-  assert.deepEqual(guards, ['p.on', '!p.inner.on', '!g_state.mod.on', 'q.on', '-', '-', '-']);
-  // q is assigned: its paths may read another object at each test.
+  assert.deepEqual(guards, ['p.on', '!p.inner.on', '!g_state.mod.on', 'q.on', 'g_lock', '-', '-', '-', 'p.on', 'p.inner.on', 'g_state.mod.on', 'q.on', '!g_lock', 'p.mod.on']);
+  // q is assigned: its paths may read another object at each test; p->mod->on is tested once.
   assert.deepEqual(fn.guardPaths, [
+    { name: 'g_lock', root: 'g_lock', fields: [] },
     { name: 'g_state.mod.on', root: 'g_state', fields: ['mod', 'on'] },
     { name: 'p.inner.on', root: 'p', fields: ['inner', 'on'] },
     { name: 'p.on', root: 'p', fields: ['on'] },

@@ -415,17 +415,20 @@ class SetWalker {
       case 'loop': {
         this.loops.push({ breaks: null, continues: null });
         let head = state;
+        // A `do` loop leaves only after its body ran: its exit is the state after an iteration.
+        let afterIterations: typeof state = null;
         for (let i = 0; i < 3; i++) {
           const afterCond = st.kind === 'do' ? head : this.walk(st.cond, head);
           const afterBody = this.walk(st.body, afterCond);
           const frame = this.loops[this.loops.length - 1];
           const afterIteration = st.kind === 'do' ? this.walk(st.cond, this.join(afterBody, frame.continues)) : this.join(afterBody, frame.continues);
+          afterIterations = this.join(afterIterations, afterIteration);
           const next = this.join(head, afterIteration);
           if (sameKeys(next, head) && i > 0) break;
           head = next;
         }
         const frame = this.loops.pop()!;
-        const exitByCondition = st.infinite ? null : this.walk(st.cond, head);
+        const exitByCondition = st.infinite ? null : st.kind === 'do' ? afterIterations : this.walk(st.cond, head);
         return this.join(exitByCondition, frame.breaks);
       }
       case 'switch': {

@@ -355,18 +355,22 @@ class BodyWalker {
       case 'loop': {
         this.loopStack.push({ breaks: 0, continues: 0 });
         let head = state;
+        // A `do` loop leaves only after its body ran (`do { if (l) unlock(l); } while (0)`, every
+        // statement macro): its exit is the state after an iteration's condition, not the entry's.
+        let afterIterations = 0;
         for (let i = 0; i < 3; i++) {
           const afterCond = st.kind === 'do' ? head : this.walk(st.cond, head);
           const afterBody = this.walk(st.body, afterCond);
           const frame = this.loopStack[this.loopStack.length - 1];
           const afterIteration = st.kind === 'do' ? this.walk(st.cond, afterBody | frame.continues) : afterBody | frame.continues;
+          afterIterations |= afterIteration;
           const next = head | afterIteration;
           if (next === head && i > 0) break;
           head = next;
         }
         const frame = this.loopStack.pop()!;
         this.rec.loops.set(st, (this.rec.loops.get(st) ?? 0) | head);
-        const exitByCondition = st.infinite ? 0 : this.walk(st.cond, head);
+        const exitByCondition = st.infinite ? 0 : st.kind === 'do' ? afterIterations : this.walk(st.cond, head);
         return exitByCondition | frame.breaks;
       }
       case 'switch': {

@@ -517,7 +517,8 @@ export class FileExtractor {
     if (stable.length) fn.guardLocals = stable.sort();
     // A path read through a local only when that local keeps its value; through a global, always
     // (whether the global or a field on the path is written is the analysis' question).
-    const paths = [...use.paths].filter(([, p]) => (use.declared.has(p.root) ? keepsValue(p.root) : !ctx.locals.has(p.root)));
+    // Only those that guard two `if`s or more can correlate branches.
+    const paths = [...use.paths].filter(([, p]) => p.uses >= 2 && (use.declared.has(p.root) ? keepsValue(p.root) : !ctx.locals.has(p.root)));
     if (paths.length) fn.guardPaths = paths.map(([name, p]) => ({ name, root: p.root, fields: p.fields })).sort((a, b) => (a.name < b.name ? -1 : 1));
     this.facts.functions.push(fn);
   }
@@ -645,7 +646,11 @@ export class FileExtractor {
         if (alternative?.type === 'else_clause') alternative = named(alternative)[0] ?? null;
         const tested = condition ? guardOf(condition, ctx.locals) : undefined;
         const use = this.localUse.get(ctx.fn);
-        if (tested?.path) use?.paths.set(tested.name, tested.path);
+        if (tested?.path) {
+          const seen = use?.paths.get(tested.name);
+          if (seen) seen.uses++;
+          else use?.paths.set(tested.name, { ...tested.path, uses: 1 });
+        }
         else if (tested) use?.guards.add(tested.name);
         out.push({
           s: 'if', line, cond,
@@ -1435,8 +1440,8 @@ interface LocalUse {
   unstable: Set<string>;
   /** Locals some `if` tests on its own. */
   guards: Set<string>;
-  /** Field paths some `if` tests on their own, by guard name. */
-  paths: Map<string, { root: string; fields: string[] }>;
+  /** Globals and field paths some `if` tests on their own, by guard name, with how many `if`s do. */
+  paths: Map<string, { root: string; fields: string[]; uses: number }>;
   /** Tags of the structs and unions defined in the function. */
   structTags: Set<string>;
 }
@@ -1473,9 +1478,13 @@ function guardOf(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { 
   return undefined;
 }
 
-/** What a guard tests: a local, or a field path from a local or global (`active.mod->needs_lock`, at most 4 fields). */
+/**
+ * What a guard tests: a local, a global (`if (evsig_base_lock) lock(evsig_base_lock)`, libevent's
+ * optional locks), or a field path from a local or global (`active.mod->needs_lock`, at most 4
+ * fields).
+ */
 function guardSubject(node: SyntaxNode, locals: ReadonlyMap<string, string>): { name: string; path?: { root: string; fields: string[] } } | undefined {
-  if (node.type === 'identifier') return locals.has(node.text) ? { name: node.text } : undefined;
+  if (node.type === 'identifier') return locals.has(node.text) ? { name: node.text } : { name: node.text, path: { root: node.text, fields: [] } };
   const fields: string[] = [];
   let n: SyntaxNode | null = node;
   while (n && n.type === 'field_expression' && fields.length <= 4) {
