@@ -416,9 +416,18 @@ export class LockOrderChecker {
       tail = { hops: [], fn: e.fn, call: e.call };
     } else {
       tail = null;
-      for (const t of (this.program.callEdges[e.fn]?.[e.call] ?? []).map((ei) => this.program.edgeTo[ei])) {
-        const target = `${e.to}#${e.toMode}`;
-        const viaParam = this.sets.acquisitions[t]?.has(target) ? target : [...(this.sets.acquisitions[t]?.keys() ?? [])].find((k) => k.startsWith('P:') && k.endsWith(`#${e.toMode}`));
+      const target = `${e.to}#${e.toMode}`;
+      const targets = (this.program.callEdges[e.fn]?.[e.call] ?? []).map((ei) => this.program.edgeTo[ei]);
+      // A callee that takes the lock itself first; one that takes a lock its caller passes only
+      // after (of `lock_fns.lock(&l)`'s targets, the one acquiring `d->wrapped` is the evidence for
+      // `debug_lock.wrapped`, not the POSIX one that takes its parameter).
+      for (const t of targets) {
+        if (!this.sets.acquisitions[t]?.has(target)) continue;
+        tail = this.sets.acquisitionPath(e.fn, e.call, t, target);
+        if (tail) break;
+      }
+      for (const t of tail ? [] : targets) {
+        const viaParam = [...(this.sets.acquisitions[t]?.keys() ?? [])].find((k) => k.startsWith('P:') && k.endsWith(`#${e.toMode}`));
         if (!viaParam) continue;
         tail = this.sets.acquisitionPath(e.fn, e.call, t, viaParam);
         if (tail) break;
