@@ -34,3 +34,10 @@ test('settings defaults: one source of truth, read back from VS Code values', ()
 test('the extension declares support for untrusted workspaces (it only reads files)', () => {
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, true);
 });
+
+test('the README has no relative links: vsce cannot rewrite them without a repository URL and refuses to package', () => {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  // What vsce reads as a link: `[text](target)`, code spans included (`ops[i](x)` once broke packaging).
+  const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^(https?:|mailto:|#)/.test(t));
+  assert.deepEqual(relative, []);
+});
