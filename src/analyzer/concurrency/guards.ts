@@ -2,12 +2,13 @@ import type { LinkedProgram } from '../link/linker';
 import type { Loc, Stmt } from '../model';
 import { syncCallTargets } from './programLookups';
 
-// Branches guarded by one local flag that keeps its value through the call are taken together:
-// in `bool should_lock = !on_main; if (should_lock) lock(); …; if (should_lock) unlock();` no
-// path takes the lock and skips the unlock. The statement walks (lockState.ts, lockSets.ts) run
-// once per combination of values of such flags, each `if` on a flag following the assumed value;
-// every run of the function has one value of each flag, so the union of the walks covers every
-// run. The extractor says which locals keep their value (`FunctionFacts.guardLocals`).
+// Branches guarded by one flag that keeps its value through the call are taken together: in
+// `bool should_lock = !on_main; if (should_lock) lock(); …; if (should_lock) unlock();` no path
+// takes the lock and skips the unlock. The statement walks (lockState.ts, lockSets.ts) run once
+// per combination of values of such flags, each `if` on a flag following the assumed value; every
+// run of the function has one value of each flag, so the union of the walks covers every run. The
+// extractor says which locals keep their value (`FunctionFacts.guardLocals`); for globals and
+// field paths (`FunctionFacts.guardPaths`) what is written between the tests decides, here.
 
 /** Flags a function is split on, at most: 2^3 walks. */
 const MAX_SPLIT_GUARDS = 3;
