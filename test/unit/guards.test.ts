@@ -22,11 +22,12 @@ test('an if that only tests a local records it as its guard', async () => {
     void f(int a, void *p, int g) {
       if (a) {} if (!a) {} if ((a)) {} if (p != NULL) {} if (p == 0) {} if (NULL != p) {}
       if (a > 1) {} if (a && p) {} if (g_flag) {} if (!!a) {}
+      if ((p = get())) {} if ((p = get()) == NULL) {}
     }
   `);
   const guards = ifs(facts.functions[0].body).map((s) => (s.guard ? `${s.guard.when ? '' : '!'}${s.guard.name}` : '-'));
   // g_flag is not a local: a global guard (see the field-path test below).
-  assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', 'g_flag', 'a']);
+  assert.deepEqual(guards, ['a', '!a', 'a', 'p', '!p', 'p', '-', '-', 'g_flag', 'a', 'p', '!p']);
 });
 
 test('only locals that keep one value through the call can guard', async () => {

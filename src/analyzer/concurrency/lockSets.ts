@@ -102,6 +102,64 @@ export class LockSets {
     return out;
   }
 
+  /**
+   * `held = bucket_trylock(hv); … if (held) bucket_untry(held);` (memcached's `item_trylock`): a
+   * local that holds what a try-lock function returned is null exactly where that try failed (or
+   * after it was released and cleared), so on the branch where the local is null the locks those
+   * calls took are not held through it. Held locks taken by other calls stay.
+   */
+  private tryResultNull(fn: number, st: Extract<Stmt, { s: 'if' }>): { branch: 'then' | 'else'; drop: (held: Held) => Held } | null {
+    if (!st.guard) return null;
+    const facts = this.program.facts[fn]!;
+    const local = st.guard.name;
+    let sources = this.trySources.get(fn)?.get(local);
+    if (sources === undefined) {
+      sources = new Set<string>();
+      for (const flow of facts.flows) {
+        if (flow.to.k !== 'local' || flow.to.name !== local) continue;
+        for (const v of flow.from) if (v.k === 'ret') sources.add(v.fn);
+      }
+      let byLocal = this.trySources.get(fn);
+      if (!byLocal) this.trySources.set(fn, (byLocal = new Map()));
+      byLocal.set(local, sources);
+    }
+    if (!sources.size) return null;
+    const found = sources;
+    const takenThrough = (call: number) => {
+      const callee = facts.calls[call]?.callee;
+      return callee?.k === 'name' && found.has(callee.name) && this.triesOnly(fn, call);
+    };
+    return {
+      branch: st.guard.when ? 'else' : 'then',
+      drop: (held) => {
+        let out: Map<string, number> | null = null;
+        for (const [k, call] of held) if (takenThrough(call)) (out ??= new Map(held)).delete(k);
+        return out ?? held;
+      },
+    };
+  }
+
+  /** Whether call `call` of `fn` may take locks only by trying (a try-lock, or a function that only tries them). */
+  private triesOnly(fn: number, call: number): boolean {
+    return (this.syncTargets[fn]?.[call] ?? []).some((t) => this.tryingFunctions.has(t));
+  }
+
+  private readonly trySources = new Map<number, Map<string, Set<string>>>();
+
+  /** Functions that try a lock and take none by waiting: their result says whether they got it. */
+  private get tryingFunctions(): Set<number> {
+    if (!this.tryingCache) {
+      this.tryingCache = new Set();
+      for (const f of this.ops.functions) {
+        const ops = (this.ops.at[f] ?? []).flatMap((o) => o ?? []);
+        if (ops.some((o) => o.op === 'try') && !ops.some((o) => o.op === 'acquire')) this.tryingCache.add(f);
+      }
+    }
+    return this.tryingCache;
+  }
+
+  private tryingCache: Set<number> | undefined;
+
   private computeSummaries(order: number[]): void {
     for (let round = 0; round < 10; round++) {
       let changed = false;
@@ -318,7 +376,7 @@ export class LockSets {
       const w = new SetWalker((c, held) => {
         onCall?.(c, held);
         return this.transfer(fn, c, held, released);
-      }, combine, assume);
+      }, combine, assume, (st) => this.tryResultNull(fn, st));
       const end = w.walk(facts.body, EMPTY);
       if (end) w.exits.push(end);
       exits.push(...w.exits);
@@ -394,7 +452,13 @@ class SetWalker {
   private readonly loops: { breaks: Held | null; continues: Held | null }[] = [];
   private readonly gotos = new Map<string, Held | null>();
 
-  constructor(private readonly call: (call: number, held: Held) => Held, private readonly join: Combine, private readonly assume: Assumption = NO_ASSUMPTIONS) {}
+  constructor(
+    private readonly call: (call: number, held: Held) => Held,
+    private readonly join: Combine,
+    private readonly assume: Assumption = NO_ASSUMPTIONS,
+    /** For an `if` testing a local that holds a try-lock's result: the branch where it is null, and what that branch no longer holds. */
+    private readonly nullBranch: (st: Extract<Stmt, { s: 'if' }>) => { branch: 'then' | 'else'; drop: (held: Held) => Held } | null = () => null,
+  ) {}
 
   walk(stmts: readonly Stmt[], state: Held | null): Held | null {
     let s = state;
@@ -410,6 +474,13 @@ class SetWalker {
         const s = this.walk(st.cond, state);
         const branch = assumedBranch(st, this.assume);
         if (branch) return this.walk(st[branch], s);
+        const refined = s ? this.nullBranch(st) : null;
+        if (refined) {
+          const dropped = refined.drop(s!);
+          return refined.branch === 'then'
+            ? this.join(this.walk(st.then, dropped), this.walk(st.else, s))
+            : this.join(this.walk(st.then, s), this.walk(st.else, dropped));
+        }
         return this.join(this.walk(st.then, s), this.walk(st.else, s));
       }
       case 'loop': {

@@ -1457,7 +1457,7 @@ function guardOf(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { 
   // A guard is a short condition (`(!should_lock)`, `(ctx != NULL)`): skip the others unread.
   if (condition.endIndex - condition.startIndex > 64) return undefined;
   const n = stripParens(condition);
-  if (n.type === 'identifier' || n.type === 'field_expression') {
+  if (n.type === 'identifier' || n.type === 'field_expression' || n.type === 'assignment_expression') {
     const subject = guardSubject(n, locals);
     return subject ? { ...subject, when: true } : undefined;
   }
@@ -1485,6 +1485,11 @@ function guardOf(condition: SyntaxNode, locals: ReadonlyMap<string, string>): { 
  */
 function guardSubject(node: SyntaxNode, locals: ReadonlyMap<string, string>): { name: string; path?: { root: string; fields: string[] } } | undefined {
   if (node.type === 'identifier') return locals.has(node.text) ? { name: node.text } : { name: node.text, path: { root: node.text, fields: [] } };
+  // `if ((held = bucket_trylock(hv)))`: the test is of the local just assigned.
+  if (node.type === 'assignment_expression' && field(node, 'operator')?.text === '=') {
+    const left = field(node, 'left');
+    return left?.type === 'identifier' && locals.has(left.text) ? { name: left.text } : undefined;
+  }
   const fields: string[] = [];
   let n: SyntaxNode | null = node;
   while (n && n.type === 'field_expression' && fields.length <= 4) {
