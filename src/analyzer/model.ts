@@ -153,4 +153,9 @@ export interface FileFacts {
   errorNodes: number;
   /** Diagnostics about things the extractor could not make sense of. */
   notes: { site: Site; message: string }[];
+  /**
+   * C sources this file includes whole (`#include "dict.c"`, as written): their `static`
+   * functions and variables are this file's too (hiredis' `async.c` builds its dict that way).
+   */
+  includedSources?: string[];
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { analyzeTree } from '../../src/analyzer/analyze';
@@ -39,4 +39,18 @@ test('a name several files define: calls go to the caller\'s own definition, and
   assert.deepEqual(targets('install.c', 3), ['indirect test_a.c', 'indirect test_b.c']);
   // Variants outside any main file all stay targets.
   assert.deepEqual(targets('startup.c', 3), ['direct priv_bsd.c', 'direct priv_linux.c']);
+});
+
+test('a source included whole (#include "dict.c") lends its static functions and variables to the including file', async () => {
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-programs-'));
+  const write = (name: string, lines: string[]) => writeFileSync(path.join(dir, name), [...lines, ''].join('\n'));
+  mkdirSync(path.join(dir, 'lib'));
+  write('lib/dict.c', ['static int dictReplace(int k) { return k; }', 'static int (*dict_hook)(int) = dictReplace;']);
+  write('lib/async.c', ['#include "dict.c"', 'int async_command(int k) {', '  return dictReplace(k) + dict_hook(k);', '}']);
+  // Another program's global function of the same name.
+  write('server_dict.c', ['int dictReplace(int k) { return -k; }']);
+  const { graph } = await analyzeTree(dir, { workers: 0 });
+  const fileOf = new Map(graph.functions.map((f) => [f.id, f.file]));
+  const at = graph.edges.filter((e) => e.site.file === 'lib/async.c' && e.site.line === 3).map((e) => `${e.kind} ${fileOf.get(e.to)}`).sort();
+  assert.deepEqual(at, ['direct lib/dict.c', 'indirect lib/dict.c']);
 });

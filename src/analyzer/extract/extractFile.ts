@@ -80,6 +80,8 @@ export class FileExtractor {
     try {
       const root = tree.rootNode;
       this.facts.errorNodes = root.hasError ? countErrors(root) : 0;
+      const included = includedSourcesOf(this.text);
+      if (included.length) this.facts.includedSources = included;
       this.visitTopLevel(root);
       this.functionsFromDefinitionMacros();
     } finally {
@@ -1447,6 +1449,14 @@ interface LocalUse {
 }
 
 const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
+
+const SOURCE_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+\.c)"/gm;
+
+/** `#include "x.c"` targets, as written. */
+function includedSourcesOf(text: string): string[] {
+  if (!text.includes('.c"')) return [];
+  return [...text.matchAll(SOURCE_INCLUDE)].map((m) => m[1].trim());
+}
 
 /**
  * An `if` condition that only tests a local or a field path (`x`, `!x`, `x != NULL`, `x == 0`,

@@ -23,7 +23,11 @@ export class SymbolTable {
   readonly programRoots = new Set<string>();
   private readonly visibleGlobals = new Map<string, { shared: { facts: GlobalFacts; file: string } | undefined; byFile: Map<string, { facts: GlobalFacts; file: string }> | null }>();
 
+  /** Per file, the sources it includes whole, transitively (their statics are its own too). */
+  private readonly includedSources = new Map<string, readonly string[]>();
+
   constructor(files: readonly FileFacts[]) {
+    this.resolveIncludedSources(files);
     for (const f of files) {
       for (const fn of f.functions) {
         push(this.definitions, fn.name, { facts: fn, file: f.file });
@@ -116,7 +120,44 @@ export class SymbolTable {
   functionsNamed(name: string, file: string): readonly FunctionDef[] {
     const v = this.visibleDefs.get(name);
     if (!v) return NONE;
-    return v.byFile?.get(file) ?? v.clashing?.visibleFrom(file) ?? v.shared;
+    return v.byFile?.get(file) ?? (v.byFile && this.includedStatic(v.byFile, file)) ?? v.clashing?.visibleFrom(file) ?? v.shared;
+  }
+
+  /** A file's view of another's statics, through `#include "that.c"`. */
+  private includedStatic<T>(byFile: ReadonlyMap<string, T>, file: string): T | undefined {
+    for (const inc of this.includedSources.get(file) ?? NO_FILES) {
+      const found = byFile.get(inc);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Resolves `#include "x.c"` as the compiler would for quotes (next to the including file), then by path suffix. */
+  private resolveIncludedSources(files: readonly FileFacts[]): void {
+    const known = new Set(files.map((f) => f.file));
+    const direct = new Map<string, string[]>();
+    for (const f of files) {
+      if (!f.includedSources?.length) continue;
+      const dir = f.file.includes('/') ? f.file.slice(0, f.file.lastIndexOf('/')) : '';
+      const resolved: string[] = [];
+      for (const inc of f.includedSources) {
+        const relative = normalizePath(dir ? `${dir}/${inc}` : inc);
+        if (known.has(relative)) resolved.push(relative);
+        else for (const k of known) if (k === inc || k.endsWith(`/${inc}`)) { resolved.push(k); break; }
+      }
+      if (resolved.length) direct.set(f.file, resolved);
+    }
+    for (const file of direct.keys()) {
+      const seen = new Set<string>();
+      const stack = [...direct.get(file)!];
+      while (stack.length) {
+        const g = stack.pop()!;
+        if (seen.has(g) || g === file) continue;
+        seen.add(g);
+        stack.push(...(direct.get(g) ?? []));
+      }
+      this.includedSources.set(file, [...seen]);
+    }
   }
 
   /**
@@ -134,7 +175,7 @@ export class SymbolTable {
   globalNamed(name: string, file: string): { facts: GlobalFacts; file: string } | undefined {
     const v = this.visibleGlobals.get(name);
     if (!v) return undefined;
-    return v.byFile?.get(file) ?? v.shared;
+    return v.byFile?.get(file) ?? (v.byFile && this.includedStatic(v.byFile, file)) ?? v.shared;
   }
 
   /** The key of a global's storage: static ones are per file. */
@@ -173,6 +214,18 @@ export class SymbolTable {
 }
 
 const NONE: readonly FunctionDef[] = [];
+const NO_FILES: readonly string[] = [];
+
+/** `a/./b/../c.c` → `a/c.c`. */
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
+}
 
 /**
  * One name defined (non-static) in several files. No program links two of them, so they belong
