@@ -154,8 +154,9 @@ export interface FileFacts {
   /** Diagnostics about things the extractor could not make sense of. */
   notes: { site: Site; message: string }[];
   /**
-   * C sources this file includes whole (`#include "dict.c"`, as written): their `static`
-   * functions and variables are this file's too (hiredis' `async.c` builds its dict that way).
+   * What this file includes with quotes (`#include "dict.h"`, `#include "dict.c"`, as written):
+   * the linker reads which struct definitions the file sees, and a source included whole lends
+   * its `static` functions and variables (hiredis' `async.c` builds its dict that way).
    */
-  includedSources?: string[];
+  quotedIncludes?: string[];
 }

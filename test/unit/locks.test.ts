@@ -201,3 +201,9 @@ test('lock state: a restore after a save leaves the lock as it was before the sa
   assert.equal(python.states(fn('py_restore'), FREE).exit, HELD | FREE, 'a restore alone may take the Python GIL');
   assert.equal(python.states(fn('py_save'), HELD).exit, HELD | FREE, 'a save alone may leave it held');
 });
+
+test('a lock in a struct whose tag the tree defines differently in several places is named by the tag, and the identity says which definition', async () => {
+  const { describeLock } = await import('../../src/analyzer/concurrency/lockOps');
+  assert.deepEqual(describeLock('F:dict~2.lock'), { name: 'dict.lock', identity: 'the field lock of struct dict as defined a second way in the tree (every such lock is treated as one lock)' });
+  assert.equal(describeLock('F:dict.lock').name, 'dict.lock');
+});

@@ -169,6 +169,9 @@ export function describeLock(key: string): { name: string; identity: string } {
     if (struct === '?') return { name: `*.${field}`, identity: `the field ${field} of a struct whose type lockpath could not resolve (every such ${field} is treated as one lock)` };
     // Untagged types are named after where they are declared: `dictEntry::v` (a member's type),
     // `state@src/x.c` (a variable's), `fn::state@src/x.c` (a local's).
+    // A tag defined differently in several files: `dictType~2` is its second definition.
+    const variant = /^(\w+)~(\d+)$/.exec(struct);
+    if (variant) return { name: `${variant[1]}.${field}`, identity: `the field ${field} of struct ${variant[1]} as defined a ${ordinal(Number(variant[2]))} way in the tree (every such ${field} is treated as one lock)` };
     const at = struct.indexOf('@');
     const owner = (at < 0 ? struct : struct.slice(0, at)).replace(/::/g, '.');
     if (at < 0 && owner === struct) return { name: `${struct}.${field}`, identity: `the field ${field} of struct ${struct} (every ${struct}'s ${field} is treated as one lock)` };
@@ -182,4 +185,8 @@ export function describeLock(key: string): { name: string; identity: string } {
 /** Two holders conflict unless both only read. */
 export function modesConflict(a: LockMode, b: LockMode): boolean {
   return !(a === 'read' && b === 'read');
+}
+
+function ordinal(n: number): string {
+  return n === 2 ? 'second' : n === 3 ? 'third' : `${n}th`;
 }

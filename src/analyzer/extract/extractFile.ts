@@ -80,8 +80,8 @@ export class FileExtractor {
     try {
       const root = tree.rootNode;
       this.facts.errorNodes = root.hasError ? countErrors(root) : 0;
-      const included = includedSourcesOf(this.text);
-      if (included.length) this.facts.includedSources = included;
+      const included = quotedIncludesOf(this.text);
+      if (included.length) this.facts.quotedIncludes = included;
       this.visitTopLevel(root);
       this.functionsFromDefinitionMacros();
     } finally {
@@ -1450,12 +1450,12 @@ interface LocalUse {
 
 const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
 
-const SOURCE_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+\.c)"/gm;
+const QUOTED_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm;
 
-/** `#include "x.c"` targets, as written. */
-function includedSourcesOf(text: string): string[] {
-  if (!text.includes('.c"')) return [];
-  return [...text.matchAll(SOURCE_INCLUDE)].map((m) => m[1].trim());
+/** `#include "…"` targets, as written. */
+function quotedIncludesOf(text: string): string[] {
+  if (!text.includes('include')) return [];
+  return [...text.matchAll(QUOTED_INCLUDE)].map((m) => m[1].trim());
 }
 
 /**

@@ -25,9 +25,17 @@ export class SymbolTable {
 
   /** Per file, the sources it includes whole, transitively (their statics are its own too). */
   private readonly includedSources = new Map<string, readonly string[]>();
+  /** Per file, every file of the tree it includes with quotes, directly. */
+  private readonly quotedIncludes = new Map<string, readonly string[]>();
+  /**
+   * Struct tags defined differently in several files (hiredis' `dictType` beside Redis' own): each
+   * further definition has a key of its own (`dictType~2`), so their fields are not one location.
+   */
+  private readonly variantKeys = new Map<string, Map<StructFacts, string>>();
+  private visibleCache = new Map<string, Set<string>>();
 
   constructor(files: readonly FileFacts[]) {
-    this.resolveIncludedSources(files);
+    this.resolveIncludes(files);
     for (const f of files) {
       for (const fn of f.functions) {
         push(this.definitions, fn.name, { facts: fn, file: f.file });
@@ -54,6 +62,7 @@ export class SymbolTable {
       }
       for (const m of f.macros) this.macroNames.add(m.name);
     }
+    this.keyVariants();
     for (const [name, defs] of this.definitions) {
       let byFile: Map<string, readonly FunctionDef[]> | null = null;
       for (const d of defs) {
@@ -76,7 +85,61 @@ export class SymbolTable {
    * else the one with the most fields.
    */
   structFor(key: string, file: string): StructFacts | undefined {
+    if (key.includes('~')) return this.structs.get(key);
     return this.structsByFile.get(key)?.get(file) ?? this.structs.get(key);
+  }
+
+  /** Gives each differing definition of a tag beyond the first (the one with most fields) a key of its own. */
+  private keyVariants(): void {
+    for (const [tag, byFile] of this.structsByFile) {
+      const primary = this.structs.get(tag)!;
+      const signature = (d: StructFacts) => d.fields.map((f) => `${f.name}:${f.type}`).join(',');
+      const bySignature = new Map<string, string>([[signature(primary), tag]]);
+      const keys = new Map<StructFacts, string>();
+      for (const d of byFile.values()) {
+        const sig = signature(d);
+        let key = bySignature.get(sig);
+        if (!key) {
+          key = `${tag}~${bySignature.size + 1}`;
+          bySignature.set(sig, key);
+          this.structs.set(key, d);
+        }
+        keys.set(d, key);
+      }
+      if (bySignature.size > 1) this.variantKeys.set(tag, keys);
+    }
+  }
+
+  /** The key of `tag` as `file` sees it: its own definition, else the one its included headers bring, else the first. */
+  private variantFor(tag: string, file: string): string {
+    const keys = this.variantKeys.get(tag);
+    if (!keys) return tag;
+    const own = this.structsByFile.get(tag)?.get(file);
+    if (own) return keys.get(own) ?? tag;
+    const visible = this.visibleFrom(file);
+    let found: string | undefined;
+    for (const [def, key] of keys) {
+      if (!visible.has(def.site.file)) continue;
+      if (found !== undefined && found !== key) return tag;
+      found = key;
+    }
+    return found ?? tag;
+  }
+
+  /** Files `file` includes with quotes, transitively. */
+  private visibleFrom(file: string): Set<string> {
+    let seen = this.visibleCache.get(file);
+    if (seen) return seen;
+    seen = new Set<string>();
+    const stack = [...(this.quotedIncludes.get(file) ?? NO_FILES)];
+    while (stack.length) {
+      const g = stack.pop()!;
+      if (seen.has(g) || g === file) continue;
+      seen.add(g);
+      stack.push(...(this.quotedIncludes.get(g) ?? NO_FILES));
+    }
+    this.visibleCache.set(file, seen);
+    return seen;
   }
 
   /** Follows typedefs: `job_t` → `job` (when `typedef struct job job_t`). */
@@ -132,31 +195,26 @@ export class SymbolTable {
     return undefined;
   }
 
-  /** Resolves `#include "x.c"` as the compiler would for quotes (next to the including file), then by path suffix. */
-  private resolveIncludedSources(files: readonly FileFacts[]): void {
+  /** Resolves quoted includes as the compiler would (next to the including file), then by path suffix anywhere in the tree. */
+  private resolveIncludes(files: readonly FileFacts[]): void {
     const known = new Set(files.map((f) => f.file));
-    const direct = new Map<string, string[]>();
+    const byBase = new Map<string, string[]>();
+    for (const k of known) push(byBase, k.slice(k.lastIndexOf('/') + 1), k);
     for (const f of files) {
-      if (!f.includedSources?.length) continue;
+      if (!f.quotedIncludes?.length) continue;
       const dir = f.file.includes('/') ? f.file.slice(0, f.file.lastIndexOf('/')) : '';
       const resolved: string[] = [];
-      for (const inc of f.includedSources) {
+      for (const inc of f.quotedIncludes) {
         const relative = normalizePath(dir ? `${dir}/${inc}` : inc);
-        if (known.has(relative)) resolved.push(relative);
-        else for (const k of known) if (k === inc || k.endsWith(`/${inc}`)) { resolved.push(k); break; }
+        if (known.has(relative)) { resolved.push(relative); continue; }
+        const bySuffix = (byBase.get(inc.slice(inc.lastIndexOf('/') + 1)) ?? []).find((k) => k === inc || k.endsWith(`/${inc}`));
+        if (bySuffix) resolved.push(bySuffix);
       }
-      if (resolved.length) direct.set(f.file, resolved);
+      if (resolved.length) this.quotedIncludes.set(f.file, resolved);
     }
-    for (const file of direct.keys()) {
-      const seen = new Set<string>();
-      const stack = [...direct.get(file)!];
-      while (stack.length) {
-        const g = stack.pop()!;
-        if (seen.has(g) || g === file) continue;
-        seen.add(g);
-        stack.push(...(direct.get(g) ?? []));
-      }
-      this.includedSources.set(file, [...seen]);
+    for (const file of this.quotedIncludes.keys()) {
+      const sources = [...this.visibleFrom(file)].filter((g) => g.endsWith('.c'));
+      if (sources.length) this.includedSources.set(file, sources);
     }
   }
 
@@ -190,7 +248,7 @@ export class SymbolTable {
     switch (t.t) {
       case 'name': {
         const c = this.canonicalType(t.name);
-        return this.structs.has(c) ? c : null;
+        return this.structs.has(c) ? this.variantFor(c, file) : null;
       }
       case 'var': {
         const g = this.globalNamed(t.name, file);
