@@ -212,9 +212,18 @@ export class SymbolTable {
       }
       if (resolved.length) this.quotedIncludes.set(f.file, resolved);
     }
-    for (const file of this.quotedIncludes.keys()) {
-      const sources = [...this.visibleFrom(file)].filter((g) => g.endsWith('.c'));
-      if (sources.length) this.includedSources.set(file, sources);
+    // Sources included whole, through other such sources only (few files have any).
+    for (const [file, direct] of this.quotedIncludes) {
+      if (!direct.some((g) => g.endsWith('.c'))) continue;
+      const seen = new Set<string>();
+      const stack = direct.filter((g) => g.endsWith('.c'));
+      while (stack.length) {
+        const g = stack.pop()!;
+        if (seen.has(g) || g === file) continue;
+        seen.add(g);
+        for (const next of this.quotedIncludes.get(g) ?? NO_FILES) if (next.endsWith('.c')) stack.push(next);
+      }
+      this.includedSources.set(file, [...seen]);
     }
   }
 
