@@ -647,6 +647,8 @@ export class FileExtractor {
         let alternative = field(node, 'alternative');
         if (alternative?.type === 'else_clause') alternative = named(alternative)[0] ?? null;
         const tested = condition ? guardOf(condition, ctx.locals) : undefined;
+        // A `static` local's writes are recorded under its global key: the path's root must match.
+        if (tested?.path) tested.path.root = staticLocalKey(ctx, tested.path.root) ?? tested.path.root;
         const use = this.localUse.get(ctx.fn);
         if (tested?.path) {
           const seen = use?.paths.get(tested.name);
