@@ -75,3 +75,16 @@ test('an if that tests a global or a field path records it with its root and fie
     { name: 'p.on', root: 'p', fields: ['on'] },
   ]);
 });
+
+test('a static local tested as a guard has its global key as root, where its writes are recorded', async () => {
+  const facts = await factsOf(`
+    void f(void) {
+      static int on = 1;
+      if (on) {}
+      on = 0;
+      if (on) {}
+    }
+  `);
+  assert.deepEqual(facts.functions[0].guardPaths, [{ name: 'on', root: 'f::on', fields: [] }]);
+  assert.ok(facts.functions[0].writes.some((w) => w.loc.k === 'global' && w.loc.name === 'f::on'));
+});
