@@ -50,7 +50,7 @@ export interface Analysis {
 
 const IN_PROCESS_BELOW_BYTES = 512 * 1024;
 /** Bump when FileFacts change shape or meaning, so cached facts are not reused. */
-export const FACTS_VERSION = 'facts-18';
+export const FACTS_VERSION = 'facts-20';
 
 export async function checkDirectory(root: string): Promise<string> {
   const absRoot = path.resolve(root);

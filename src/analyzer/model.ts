@@ -124,6 +124,12 @@ export interface FunctionFacts {
    * decides (guards.ts).
    */
   guardPaths?: GuardPath[];
+  /**
+   * Constants (ALL-CAPS names) in what locals are assigned: `flags |= O_NONBLOCK;` before
+   * `fcntl(fd, F_SETFL, flags)` makes the descriptor non-blocking, though the call's own text
+   * names no flag.
+   */
+  localConstants?: Record<string, string[]>;
 }
 
 /** A global or field path `if`s test: `name` as in the `if`s' guard, `root` the local or global it starts from (`fields` empty: the global itself). */

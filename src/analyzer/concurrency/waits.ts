@@ -69,7 +69,7 @@ export class WaitFinder {
         // A semaphore waited and posted by the same function is a lock there (the lock analysis owns it).
         if (api.kind === 'semaphore' && this.postsInSameFunction(fn, objectKeys)) return;
         if ((api.kind === 'channel-send' || api.kind === 'channel-receive')
-          && (this.passesNonBlockingFlag(call) || objectKeys.some((k) => nonBlocking.has(k)))) return;
+          && (this.passesNonBlockingFlag(call, fn) || objectKeys.some((k) => nonBlocking.has(k)))) return;
         out.push({
           fn, kind: api.kind, site: call.site, call: ci,
           expression: `${call.text}(${call.argTexts[0] ?? ''}${call.args.length > 1 ? ', …' : ''})`,
@@ -95,11 +95,17 @@ export class WaitFinder {
       && this.objectKeys(c.args[0] ?? [], fn).some((k) => keys.includes(k)));
   }
 
-  /** `fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(fd, b, n, MSG_DONTWAIT)`: the flag is in the arguments' text or names. */
-  private passesNonBlockingFlag(call: CallFact): boolean {
+  /**
+   * `fcntl(fd, F_SETFL, O_NONBLOCK)`, `send(fd, b, n, MSG_DONTWAIT)`: the flag is in the arguments'
+   * text or names, or in what a local passed there was assigned (`flags |= O_NONBLOCK;` then
+   * `fcntl(fd, F_SETFL, flags)`, hiredis' `redisSetBlocking`).
+   */
+  private passesNonBlockingFlag(call: CallFact, fn?: number): boolean {
     const flags = this.profile.nonBlocking.flags;
+    const constants = fn === undefined ? undefined : this.program.facts[fn]?.localConstants;
     return call.argTexts.some((t) => flags.some((flag) => t.includes(flag)))
-      || call.args.some((vals) => vals.some((v) => v.k === 'ident' && flags.includes(v.name)));
+      || call.args.some((vals) => vals.some((v) => (v.k === 'ident' && flags.includes(v.name))
+        || (v.k === 'read' && v.loc.k === 'local' && !!constants?.[v.loc.name]?.some((c) => flags.includes(c)))));
   }
 
   /** Channels (fds, queues) some call makes non-blocking: writes and reads on them never wait. */
@@ -109,7 +115,7 @@ export class WaitFinder {
     this.program.facts.forEach((facts, fn) => {
       facts?.calls.forEach((call, ci) => {
         if (call.callee.k !== 'name' || !setters.has(call.callee.name)) return;
-        if (!this.passesNonBlockingFlag(call)) return;
+        if (!this.passesNonBlockingFlag(call, fn)) return;
         for (const name of this.calleeNames(fn, ci)) {
           const arg = setters.get(name);
           if (arg !== undefined) for (const k of this.objectKeys(call.args[arg] ?? [], fn)) out.add(k);

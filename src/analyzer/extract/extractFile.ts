@@ -4,6 +4,7 @@ import type {
 } from '../model';
 import type { MacroTable } from '../macros';
 import { expandText } from '../macros';
+import { WINDOWS_MACROS, excludesWindows, requiresWindows } from '../macros/platform';
 import type { ExpansionResult } from '../macros';
 import { LineIndex, blankCommentsAndStrings, knrHeader, matchParen, nextSignificant } from './textScan';
 import {
@@ -528,6 +529,16 @@ export class FileExtractor {
   /** How the function being extracted uses its locals, to tell which can guard correlated branches. */
   private readonly localUse = new Map<FunctionFacts, LocalUse>();
 
+  /** Records the ALL-CAPS names in what a local is assigned (see `FunctionFacts.localConstants`). */
+  private noteLocalConstants(ctx: BodyContext, local: string, value: SyntaxNode): void {
+    if (value.endIndex - value.startIndex > 200) return;
+    const names = value.text.match(ALL_CAPS_NAME);
+    if (!names) return;
+    const table = (ctx.fn.localConstants ??= {});
+    const list = (table[local] ??= []);
+    for (const n of names) if (!list.includes(n)) list.push(n);
+  }
+
   /** A local that is declared again, assigned after its declaration, declared in a loop or address-taken cannot guard. */
   private unstableLocal(ctx: BodyContext, name: string): void {
     this.localUse.get(ctx.fn)?.unstable.add(name);
@@ -728,11 +739,12 @@ export class FileExtractor {
         return;
       case 'preproc_if':
       case 'preproc_ifdef':
-      case 'preproc_else':
       case 'preproc_elif':
       case 'preproc_elifdef':
-        // Both arms of an #if are analysed: lockpath does not know the build configuration.
-        for (const c of named(node)) if (c !== field(node, 'condition') && c !== field(node, 'name')) this.statementInto(c, ctx, out);
+        out.push(...this.conditionalArms(node, ctx));
+        return;
+      case 'preproc_else':
+        for (const c of named(node)) this.statementInto(c, ctx, out);
         return;
       case 'function_definition': {
         // Only reachable through ERROR recovery of a body; treat its body as statements here.
@@ -800,6 +812,7 @@ export class FileExtractor {
       const value = field(decl, 'value');
       if (!value) continue;
       const target: Loc = isStaticLocal ? { k: 'global', name: `${ctx.fn.name}::${id.text}` } : { k: 'local', name: id.text };
+      if (!isStaticLocal) this.noteLocalConstants(ctx, id.text, value);
       if (value.type === 'initializer_list') {
         this.initializerFlows(target, { t: 'name', name: type }, isArrayDeclarator(decl), value, ctx.fn.flows, ctx);
         this.expression(value, ctx, out);
@@ -873,6 +886,7 @@ export class FileExtractor {
           if (loc) {
             const op = node.children[1]?.type;
             const plain = op === '=';
+            if (loc.k === 'local' && right) this.noteLocalConstants(ctx, loc.name, right);
             this.recordWrite(loc, left, ctx, !plain, op === '+=' ? 1 : op === '-=' ? -1 : undefined);
             if (right && plain) this.addFlow(ctx, loc, this.values(right, ctx));
           }
@@ -1228,6 +1242,34 @@ export class FileExtractor {
     if (from.length) ctx.fn.flows.push({ to, from });
   }
 
+  /**
+   * The arms of an `#if` in a body, as alternatives: lockpath does not know the build's
+   * configuration, but a build compiles one arm (`#ifdef USE_SPIN spin_lock(&l); #else
+   * mutex_lock(&m); #endif` takes one lock, not both in turn). An arm only a Windows build
+   * compiles is left out (see macros/platform.ts).
+   */
+  private conditionalArms(node: SyntaxNode, ctx: BodyContext): Stmt[] {
+    const alternative = field(node, 'alternative');
+    const condition = field(node, 'condition') ?? field(node, 'name');
+    // Field lookups make new node objects: tell the children apart by where they start.
+    const skip = new Set([condition?.startIndex, alternative?.startIndex]);
+    const directive = node.children[0]?.type ?? '';
+    const text = condition?.text ?? '';
+    // Arms only a Windows build compiles are not walked at all: their calls are no calls here.
+    const thenWindowsOnly = directive === '#ifdef' ? WINDOWS_MACROS.has(text) : directive !== '#ifndef' && requiresWindows(text);
+    const elseWindowsOnly = directive === '#ifndef' ? WINDOWS_MACROS.has(text) : directive === '#if' && excludesWindows(text);
+    const then: Stmt[] = [];
+    if (!thenWindowsOnly) for (const c of named(node)) if (!skip.has(c.startIndex)) this.statementInto(c, ctx, then);
+    let otherwise: Stmt[] = [];
+    if (elseWindowsOnly || !alternative) otherwise = [];
+    else if (alternative.type === 'preproc_else') for (const c of named(alternative)) this.statementInto(c, ctx, otherwise);
+    else otherwise = this.conditionalArms(alternative, ctx);
+    if (thenWindowsOnly) return otherwise;
+    if (elseWindowsOnly) return then;
+    if (!then.length && !otherwise.length) return [];
+    return [{ s: 'if', line: this.callSite(node, ctx).line, cond: [], then, else: otherwise }];
+  }
+
   /** The function-address values an expression may evaluate to. */
   private values(node: SyntaxNode, ctx: BodyContext | null, depth = 0): Val[] {
     if (depth > 32) return [];
@@ -1451,6 +1493,8 @@ interface LocalUse {
 }
 
 const NULLISH = new Set(['NULL', '0', 'false', 'nullptr']);
+
+const ALL_CAPS_NAME = /\b[A-Z][A-Z0-9_]{2,}\b/g;
 
 const QUOTED_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm;
 

@@ -4,6 +4,7 @@
 
 import { isIdentPartCode, isIdentStartCode } from './lexer';
 import { MODELLED_API_NAMES } from '../profile/modelledApis';
+import { WINDOWS_MACROS, excludesWindows, requiresWindows } from './platform';
 
 export interface MacroDef {
   name: string;
@@ -315,9 +316,6 @@ const INTERESTING = /[\n"'\/#\\]/g;
 
 const CONDITIONAL_DIRECTIVES = new Set(['if', 'ifdef', 'ifndef', 'elif', 'else', 'endif']);
 
-/** Macros only a Windows build defines. */
-const WINDOWS_MACROS = new Set(['_WIN32', '_WIN64', 'WIN32', 'WIN64', '_WINDOWS', '__WINDOWS__', '__MINGW32__', '__MINGW64__', '_MSC_VER']);
-
 /**
  * Which `#if` branches only a Windows build compiles. lockpath analyses a POSIX build: Windows
  * glue such as git's `compat/mingw.h` (`#define raise mingw_raise`, pulled in under
@@ -378,20 +376,6 @@ class WindowsBranches {
   }
 }
 
-/** `defined(_WIN32)`, `_WIN32 && X`, `defined _MSC_VER && …`: a conjunction with a Windows macro in it (no `||`). */
-function requiresWindows(condition: string): boolean {
-  if (condition.includes('||')) return false;
-  return condition.split('&&').some((term) => {
-    const m = /^\(*\s*(?:defined\s*\(?\s*)?([A-Za-z_]\w*)\s*\)*\s*$/.exec(term.trim());
-    return !!m && WINDOWS_MACROS.has(m[1]);
-  });
-}
-
-/** `!defined(_WIN32)` alone: its `#else` is Windows-only. */
-function excludesWindows(condition: string): boolean {
-  const m = /^!\s*(?:defined\s*\(?\s*)?([A-Za-z_]\w*)\s*\)?$/.exec(condition);
-  return !!m && WINDOWS_MACROS.has(m[1]);
-}
 
 /** Skips blanks, comments and continuations between '#' and the directive name. */
 function skipDirectiveSpace(text: string, cur: Cursor): void {
