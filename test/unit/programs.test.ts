@@ -54,3 +54,24 @@ test('a source included whole (#include "dict.c") lends its static functions and
   const at = graph.edges.filter((e) => e.site.file === 'lib/async.c' && e.site.line === 3).map((e) => `${e.kind} ${fileOf.get(e.to)}`).sort();
   assert.deepEqual(at, ['direct lib/dict.c', 'indirect lib/dict.c']);
 });
+
+test('cyclic and self includes of sources terminate, and a tag defined three ways gets three keys', async () => {
+  const dir = tempDir(path.join(os.tmpdir(), 'lockpath-programs-'));
+  const write = (name: string, lines: string[]) => writeFileSync(path.join(dir, name), [...lines, ''].join('\n'));
+  write('a.c', ['#include "a.c"', '#include "b.c"', 'static int a_helper(void) { return 1; }', 'int a_use(void) { return b_helper(); }']);
+  write('b.c', ['#include "a.c"', '#include "../b.c"', 'static int b_helper(void) { return a_helper(); }']);
+  write('one.h', ['struct shape { void (*draw)(void); };']);
+  write('two.h', ['struct shape { int sides; void (*draw)(void); };']);
+  write('three.h', ['struct shape { double r; int sides; void (*draw)(void); };']);
+  write('one.c', ['#include "one.h"', 'static void one_draw(void) {}', 'struct shape s1 = { one_draw };', 'void one_paint(struct shape *s) { s->draw(); }']);
+  write('two.c', ['#include "two.h"', 'static void two_draw(void) {}', 'struct shape s2 = { 4, two_draw };', 'void two_paint(struct shape *s) { s->draw(); }']);
+  write('three.c', ['#include "three.h"', 'static void three_draw(void) {}', 'struct shape s3 = { 1.0, 0, three_draw };', 'void three_paint(struct shape *s) { s->draw(); }']);
+  const { graph } = await analyzeTree(dir, { workers: 0 });
+  const fileOf = new Map(graph.functions.map((f) => [f.id, f.name]));
+  const from = (caller: string) => graph.edges.filter((e) => fileOf.get(e.from) === caller).map((e) => fileOf.get(e.to)).sort();
+  assert.deepEqual(from('a_use'), ['b_helper']);
+  assert.deepEqual(from('b_helper'), ['a_helper']);
+  assert.deepEqual(from('one_paint'), ['one_draw']);
+  assert.deepEqual(from('two_paint'), ['two_draw']);
+  assert.deepEqual(from('three_paint'), ['three_draw']);
+});
