@@ -9,28 +9,11 @@ const INCLUDE = /^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]/gm;
  * (system headers) are ignored.
  */
 export function visibleHeadersByFile(files: readonly { file: string; text: string }[]): Map<string, Set<string>> {
-  const headers = files.filter((f) => f.file.endsWith('.h')).map((f) => f.file);
-  const byBase = new Map<string, string[]>();
-  for (const h of headers) {
-    const base = path.posix.basename(h);
-    const list = byBase.get(base);
-    if (list) list.push(h);
-    else byBase.set(base, [h]);
-  }
+  const resolver = new IncludeResolver(files.filter((f) => f.file.endsWith('.h')).map((f) => f.file));
   const direct = new Map<string, string[]>();
   for (const f of files) {
-    const dir = path.posix.dirname(f.file);
     const resolved: string[] = [];
-    for (const m of f.text.matchAll(INCLUDE)) {
-      const inc = m[1].trim();
-      const candidates = byBase.get(path.posix.basename(inc));
-      if (!candidates) continue;
-      const relative = path.posix.normalize(path.posix.join(dir, inc));
-      const exact = candidates.find((c) => c === relative);
-      if (exact) { resolved.push(exact); continue; }
-      const bySuffix = candidates.filter((c) => c === inc || c.endsWith('/' + inc));
-      resolved.push(...bySuffix);
-    }
+    for (const m of f.text.matchAll(INCLUDE)) resolved.push(...resolver.resolve(f.file, m[1].trim()));
     direct.set(f.file, resolved);
   }
   const memo = new Map<string, Set<string>>();
@@ -51,4 +34,32 @@ export function visibleHeadersByFile(files: readonly { file: string; text: strin
   const out = new Map<string, Set<string>>();
   for (const f of files) out.set(f.file, closure(f.file));
   return out;
+}
+
+/**
+ * Resolves an include as the compiler would for quotes: next to the including file first, else by
+ * path suffix anywhere among `files` (the -I directories are unknown). Shared by the include scan
+ * and the linker (which resolves the quoted includes the facts record).
+ */
+export class IncludeResolver {
+  private readonly byBase = new Map<string, string[]>();
+
+  constructor(files: Iterable<string>) {
+    for (const f of files) {
+      const base = path.posix.basename(f);
+      const list = this.byBase.get(base);
+      if (list) list.push(f);
+      else this.byBase.set(base, [f]);
+    }
+  }
+
+  /** The files `inc`, included from `from`, may be (none when it is not in the tree). */
+  resolve(from: string, inc: string): string[] {
+    const candidates = this.byBase.get(path.posix.basename(inc));
+    if (!candidates) return [];
+    const relative = path.posix.normalize(path.posix.join(path.posix.dirname(from), inc));
+    const exact = candidates.find((c) => c === relative);
+    if (exact) return [exact];
+    return candidates.filter((c) => c === inc || c.endsWith('/' + inc));
+  }
 }

@@ -1,4 +1,5 @@
 import type { FileFacts, FunctionFacts, GlobalFacts, PrototypeFacts, StructFacts, TypeRef } from '../model';
+import { IncludeResolver } from '../extract/includes';
 
 export interface FunctionDef { facts: FunctionFacts; file: string }
 
@@ -195,21 +196,12 @@ export class SymbolTable {
     return undefined;
   }
 
-  /** Resolves quoted includes as the compiler would (next to the including file), then by path suffix anywhere in the tree. */
+  /** Resolves the quoted includes the facts record (extract/includes.ts: next to the file, else by path suffix). */
   private resolveIncludes(files: readonly FileFacts[]): void {
-    const known = new Set(files.map((f) => f.file));
-    const byBase = new Map<string, string[]>();
-    for (const k of known) push(byBase, k.slice(k.lastIndexOf('/') + 1), k);
+    const resolver = new IncludeResolver(files.map((f) => f.file));
     for (const f of files) {
       if (!f.quotedIncludes?.length) continue;
-      const dir = f.file.includes('/') ? f.file.slice(0, f.file.lastIndexOf('/')) : '';
-      const resolved: string[] = [];
-      for (const inc of f.quotedIncludes) {
-        const relative = normalizePath(dir ? `${dir}/${inc}` : inc);
-        if (known.has(relative)) { resolved.push(relative); continue; }
-        const bySuffix = (byBase.get(inc.slice(inc.lastIndexOf('/') + 1)) ?? []).find((k) => k === inc || k.endsWith(`/${inc}`));
-        if (bySuffix) resolved.push(bySuffix);
-      }
+      const resolved = f.quotedIncludes.flatMap((inc) => resolver.resolve(f.file, inc));
       if (resolved.length) this.quotedIncludes.set(f.file, resolved);
     }
     // Sources included whole, through other such sources only (few files have any).
@@ -283,16 +275,6 @@ export class SymbolTable {
 const NONE: readonly FunctionDef[] = [];
 const NO_FILES: readonly string[] = [];
 
-/** `a/./b/../c.c` → `a/c.c`. */
-function normalizePath(p: string): string {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return out.join('/');
-}
 
 /**
  * One name defined (non-static) in several files. No program links two of them, so they belong
