@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { IncludeResolver } from '../includeResolver';
 
 const INCLUDE = /^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]/gm;
 
@@ -34,32 +34,4 @@ export function visibleHeadersByFile(files: readonly { file: string; text: strin
   const out = new Map<string, Set<string>>();
   for (const f of files) out.set(f.file, closure(f.file));
   return out;
-}
-
-/**
- * Resolves an include as the compiler would for quotes: next to the including file first, else by
- * path suffix anywhere among `files` (the -I directories are unknown). Shared by the include scan
- * and the linker (which resolves the quoted includes the facts record).
- */
-export class IncludeResolver {
-  private readonly byBase = new Map<string, string[]>();
-
-  constructor(files: Iterable<string>) {
-    for (const f of files) {
-      const base = path.posix.basename(f);
-      const list = this.byBase.get(base);
-      if (list) list.push(f);
-      else this.byBase.set(base, [f]);
-    }
-  }
-
-  /** The files `inc`, included from `from`, may be (none when it is not in the tree). */
-  resolve(from: string, inc: string): string[] {
-    const candidates = this.byBase.get(path.posix.basename(inc));
-    if (!candidates) return [];
-    const relative = path.posix.normalize(path.posix.join(path.posix.dirname(from), inc));
-    const exact = candidates.find((c) => c === relative);
-    if (exact) return [exact];
-    return candidates.filter((c) => c === inc || c.endsWith('/' + inc));
-  }
 }

@@ -1,5 +1,5 @@
 import type { FileFacts, FunctionFacts, GlobalFacts, PrototypeFacts, StructFacts, TypeRef } from '../model';
-import { IncludeResolver } from '../extract/includes';
+import { IncludeResolver } from '../includeResolver';
 
 export interface FunctionDef { facts: FunctionFacts; file: string }
 
