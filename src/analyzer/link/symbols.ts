@@ -81,9 +81,10 @@ export class SymbolTable {
   }
 
   /**
-   * The definition of struct `key` that code in `file` sees: the file's own when several files
-   * define the key (a struct private to a `.c` file, like Redis' `dictEntry` beside hiredis' one),
-   * else the one with the most fields.
+   * The definition of struct `key` that code in `file` sees: a variant key (`dictType~2`, see
+   * `keyVariants`) names its definition; otherwise the file's own when several files define the
+   * key (a struct private to a `.c` file, like Redis' `dictEntry` beside hiredis' one), else the
+   * one with the most fields.
    */
   structFor(key: string, file: string): StructFacts | undefined {
     if (key.includes('~')) return this.structs.get(key);
@@ -111,7 +112,7 @@ export class SymbolTable {
     }
   }
 
-  /** The key of `tag` as `file` sees it: its own definition, else the one its included headers bring, else the first. */
+  /** The key of `tag` as `file` sees it: its own definition, else the one its included headers bring, else the one with most fields. */
   private variantFor(tag: string, file: string): string {
     const keys = this.variantKeys.get(tag);
     if (!keys) return tag;
